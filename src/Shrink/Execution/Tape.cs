@@ -1,0 +1,197 @@
+using Shrink.Graph;
+using Shrink.Ops;
+using Shrink.Tensors;
+
+namespace Shrink.Execution;
+
+/// <summary>
+/// One forward pass that keeps every activation and each node's saved state, so that <see cref="Backward"/> can run
+/// the nodes in reverse order. Gradients of trainable parameters are accumulated into <see cref="Parameter.Grad"/>;
+/// gradients of graph inputs are kept when asked for. Dispose to return the activations to the pool.
+/// </summary>
+public sealed class Tape : IDisposable
+{
+    private readonly Graph.Graph _graph;
+    private readonly List<Node> _order;
+    private readonly Dictionary<Value, Tensor> _tensors = [];
+    private readonly List<Tensor> _owned = [];
+    private readonly Dictionary<Node, OpContext> _contexts = [];
+    private readonly Dictionary<Value, Tensor> _inputGrads = [];
+    private readonly bool _inputGradients;
+
+    private Tape(Graph.Graph graph, List<Node> order, bool inputGradients)
+    {
+        _graph = graph;
+        _order = order;
+        _inputGradients = inputGradients;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="graph"/> forward on <paramref name="inputs"/> (one per graph input, in order), in training
+    /// or evaluation mode. <paramref name="inputGradients"/> keeps gradients for the graph inputs during backward.
+    /// </summary>
+    public static Tape Forward(Graph.Graph graph, IReadOnlyList<Tensor> inputs, bool training, Random? rng = null,
+        bool inputGradients = false, IReadOnlyList<Node>? order = null)
+    {
+        var tape = new Tape(graph, order?.ToList() ?? graph.TopologicalOrder(), inputGradients);
+        try
+        {
+            tape.BindInputs(inputs);
+            rng ??= new Random(0);
+            foreach (var node in tape._order)
+            {
+                var ctx = new OpContext(training, rng);
+                tape._contexts[node] = ctx;
+                var ins = node.Inputs.Select(tape.TensorOf).ToArray();
+                var outs = RunNode(node, ctx, ins);
+                for (int i = 0; i < outs.Length; i++)
+                {
+                    tape._tensors[node.Outputs[i]] = outs[i];
+                    tape._owned.Add(outs[i]);
+                }
+            }
+            return tape;
+        }
+        catch
+        {
+            tape.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The graph outputs, in order.</summary>
+    public IReadOnlyList<Tensor> Outputs => _graph.Outputs.Select(TensorOf).ToArray();
+
+    public Tensor Output => TensorOf(_graph.Outputs[0]);
+
+    /// <summary>The tensor computed (or fed) for <paramref name="value"/> in this pass.</summary>
+    public Tensor TensorOf(Value value) =>
+        value.Parameter is { } p ? p.Data
+        : _tensors.TryGetValue(value, out var t) ? t
+        : throw new InvalidGraphException($"Value '{value.Name}' has no tensor in this pass.");
+
+    /// <summary>The gradient of graph input <paramref name="input"/> after <see cref="Backward"/> (requires inputGradients).</summary>
+    public Tensor InputGradient(Value input) =>
+        _inputGrads.TryGetValue(input, out var g) ? g : throw new InvalidOperationException($"No gradient kept for '{input.Name}'.");
+
+    /// <summary>
+    /// Back-propagates <paramref name="outputGrads"/> (dLoss/dOutput, one per graph output; null for outputs that do
+    /// not feed the loss). Accumulates into the gradients of trainable parameters: zero them first for a fresh step.
+    /// </summary>
+    public void Backward(IReadOnlyList<Tensor?> outputGrads)
+    {
+        if (outputGrads.Count != _graph.Outputs.Count)
+            throw new ArgumentException($"{outputGrads.Count} output gradients for {_graph.Outputs.Count} outputs.");
+        var needs = GradientNeeds();
+        var grads = new Dictionary<Value, Tensor>();
+        var temporaries = new List<Tensor>();
+        try
+        {
+            for (int i = 0; i < outputGrads.Count; i++)
+            {
+                if (outputGrads[i] is not { } g) continue;
+                var v = _graph.Outputs[i];
+                if (g.Shape != TensorOf(v).Shape)
+                    throw new ShapeMismatchException($"Gradient for output '{v.Name}' has shape {g.Shape}, output has {TensorOf(v).Shape}.");
+                if (!needs.Contains(v)) continue;
+                var acc = GradFor(v, grads, temporaries);
+                TensorPrimitivesAdd(acc, g);
+            }
+            for (int n = _order.Count - 1; n >= 0; n--)
+            {
+                var node = _order[n];
+                if (!node.Outputs.Any(grads.ContainsKey)) continue;
+                if (!node.Inputs.Any(needs.Contains)) continue;
+                var outGrads = new Tensor[node.Outputs.Count];
+                for (int i = 0; i < outGrads.Length; i++)
+                    outGrads[i] = GradFor(node.Outputs[i], grads, temporaries);
+                var inGrads = new Tensor?[node.Inputs.Count];
+                for (int i = 0; i < inGrads.Length; i++)
+                    if (needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
+                var ins = node.Inputs.Select(TensorOf).ToArray();
+                var outs = node.Outputs.Select(TensorOf).ToArray();
+                node.Op.Backward(_contexts[node], ins, outs, outGrads, inGrads);
+            }
+            foreach (var input in _graph.Inputs)
+                if (_inputGradients && grads.TryGetValue(input, out var g))
+                {
+                    _inputGrads[input] = g.Clone();
+                }
+        }
+        finally
+        {
+            foreach (var t in temporaries) t.Dispose();
+        }
+    }
+
+    /// <summary>Values whose gradient is wanted: trainable parameters, inputs if asked, and everything downstream of them.</summary>
+    private HashSet<Value> GradientNeeds()
+    {
+        var needs = new HashSet<Value>();
+        if (_inputGradients) foreach (var v in _graph.Inputs) needs.Add(v);
+        foreach (var node in _order)
+        {
+            foreach (var v in node.Inputs)
+                if (v.Parameter is { Trainable: true }) needs.Add(v);
+            if (node.Inputs.Any(needs.Contains))
+                foreach (var o in node.Outputs) needs.Add(o);
+        }
+        return needs;
+    }
+
+    private Tensor GradFor(Value v, Dictionary<Value, Tensor> grads, List<Tensor> temporaries)
+    {
+        if (grads.TryGetValue(v, out var g)) return g;
+        if (v.Parameter is { Trainable: true } p) g = p.EnsureGrad();
+        else
+        {
+            g = Tensor.Rent(TensorOf(v).Shape);
+            temporaries.Add(g);
+        }
+        grads[v] = g;
+        return g;
+    }
+
+    private static void TensorPrimitivesAdd(Tensor acc, Tensor g) =>
+        TensorPrimitives.Add(acc.Span, g.Span, acc.Span);
+
+    private void BindInputs(IReadOnlyList<Tensor> inputs)
+    {
+        if (inputs.Count != _graph.Inputs.Count)
+            throw new ArgumentException($"Graph '{_graph.Name}' takes {_graph.Inputs.Count} inputs, got {inputs.Count}.");
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var v = _graph.Inputs[i];
+            if (!inputs[i].Shape.IsCompatibleWith(v.Shape))
+                throw new ShapeMismatchException($"Input '{v.Name}' expects shape {v.Shape}, got {inputs[i].Shape}.");
+            _tensors[v] = inputs[i];
+        }
+    }
+
+    /// <summary>Infers a node's output shapes from concrete input tensors, allocates the outputs and runs forward.</summary>
+    internal static Tensor[] RunNode(Node node, OpContext ctx, Tensor[] inputs)
+    {
+        var shapes = Graph.Graph.InferNodeShapes(node, node.Op, inputs.Select(t => t.Shape).ToArray());
+        var outputs = new Tensor[shapes.Length];
+        for (int i = 0; i < shapes.Length; i++) outputs[i] = Tensor.Rent(shapes[i]);
+        try
+        {
+            node.Op.Forward(ctx, inputs, outputs);
+        }
+        catch
+        {
+            foreach (var t in outputs) t.Dispose();
+            throw;
+        }
+        return outputs;
+    }
+
+    public void Dispose()
+    {
+        foreach (var ctx in _contexts.Values) ctx.Dispose();
+        _contexts.Clear();
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
+        _tensors.Clear();
+    }
+}

@@ -1,0 +1,84 @@
+using Shrink.Graph;
+using Shrink.Tensors;
+
+namespace Shrink.Ops;
+
+/// <summary>
+/// An operator: its typed attributes plus, in one place, shape inference, forward, backward and cost.
+/// Instances are immutable once built (attributes are init-only), so a node's operator can be shared by clones.
+/// </summary>
+public abstract class Operator
+{
+    /// <summary>The ONNX operator name this maps to one-to-one ("Conv", "Gemm", "Relu"...).</summary>
+    public abstract string OpType { get; }
+
+    /// <summary>Fewest and most inputs accepted (optional trailing inputs such as a bias are simply absent).</summary>
+    public virtual (int Min, int Max) InputArity => (1, 1);
+
+    /// <summary>
+    /// Output shapes for the given input shapes, any of which may have a dynamic (-1) batch dimension.
+    /// Throws <see cref="ShapeMismatchException"/> naming both shapes when they do not fit; the graph adds the node.
+    /// </summary>
+    public abstract Shape[] InferShapes(ReadOnlySpan<Shape> inputs);
+
+    /// <summary>
+    /// Computes <paramref name="outputs"/> (allocated by the caller with the inferred shapes; contents undefined)
+    /// from <paramref name="inputs"/>. State needed by <see cref="Backward"/> goes into <see cref="OpContext.Saved"/>.
+    /// </summary>
+    public abstract void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs);
+
+    /// <summary>
+    /// Adds dLoss/dInput[i] into <paramref name="inputGrads"/>[i] for every non-null entry (accumulate, never
+    /// overwrite: a value read twice gets both contributions), given dLoss/dOutput in <paramref name="outputGrads"/>.
+    /// Called after <see cref="Forward"/> on the same context, with the same input and output tensors.
+    /// </summary>
+    public abstract void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
+        ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads);
+
+    /// <summary>Multiply-accumulates for one run at these (concrete) shapes; 0 for ops that do no MACs.</summary>
+    public virtual long Macs(ReadOnlySpan<Shape> inputs, ReadOnlySpan<Shape> outputs) => 0;
+
+    /// <summary>Element-wise, pooling and normalisation work, counted apart from MACs (roughly one per output element).</summary>
+    public virtual long ElementOps(ReadOnlySpan<Shape> inputs, ReadOnlySpan<Shape> outputs)
+    {
+        long n = 0;
+        foreach (var s in outputs) n += Math.Max(0, s.Length);
+        return n;
+    }
+
+    /// <summary>Attributes for display ("k=3 s=2 p=1"); empty when there are none.</summary>
+    public virtual string Attributes => "";
+
+    public override string ToString() => Attributes.Length == 0 ? OpType : $"{OpType}({Attributes})";
+
+    /// <summary>Throws <see cref="ShapeMismatchException"/> unless <paramref name="shape"/> has rank <paramref name="rank"/>.</summary>
+    protected void RequireRank(Shape shape, int rank, string what)
+    {
+        if (shape.Rank != rank)
+            throw new ShapeMismatchException($"{what} must have rank {rank}, got {shape}.");
+    }
+}
+
+/// <summary>Per-node, per-run state: mode, randomness and what forward saved for backward.</summary>
+public sealed class OpContext : IDisposable
+{
+    public OpContext(bool training, Random? rng = null)
+    {
+        Training = training;
+        Rng = rng ?? new Random(0);
+    }
+
+    /// <summary>Training mode: batch norm uses batch statistics and updates running ones, dropout drops.</summary>
+    public bool Training { get; }
+
+    public Random Rng { get; }
+
+    /// <summary>Anything forward keeps for backward (masks, batch statistics, indices); disposed with the context.</summary>
+    public object? Saved { get; set; }
+
+    public void Dispose()
+    {
+        if (Saved is IDisposable d) d.Dispose();
+        Saved = null;
+    }
+}
