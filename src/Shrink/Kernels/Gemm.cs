@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Shrink.Kernels;
 
@@ -51,7 +52,7 @@ public static unsafe partial class Gemm
         get
         {
             var hw = s_scalarForced ? GemmLevel.Scalar
-                : Vector512.IsHardwareAccelerated ? GemmLevel.Vector512
+                : Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmLevel.Vector512
                 : Vector256.IsHardwareAccelerated ? GemmLevel.Vector256
                 : Vector128.IsHardwareAccelerated ? GemmLevel.Vector128
                 : GemmLevel.Scalar;
@@ -64,16 +65,20 @@ public static unsafe partial class Gemm
     internal const long ParallelThreshold = 1L << 18;
 
     private readonly struct Tier(int mr, int nr, int mc, int kc, int nc,
-        delegate*<int, float*, float*, float*, nint, float, float, void> kernel)
+        delegate*<int, float*, float*, float*, nint, float, float, void> kernel,
+        delegate*<int, float*, float*, float*, nint, float, float, int, void>[]? rowKernels = null)
     {
         public readonly int MR = mr, NR = nr, MC = mc, KC = kc, NC = nc;
+        /// <summary>Full MR×NR tiles only; edge tiles go through a temporary.</summary>
         public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Kernel = kernel;
+        /// <summary>If set, [r - 1] handles r rows and any column count directly (masked), full tiles included.</summary>
+        public readonly delegate*<int, float*, float*, float*, nint, float, float, int, void>[]? RowKernels = rowKernels;
     }
 
     // MC·KC floats of packed A stay in L2 (1 MB/core); a KC×NR micro-panel of B stays in L1; KC×NC in L3.
     private static Tier GetTier(GemmLevel level) => level switch
     {
-        GemmLevel.Vector512 => new Tier(MR512, NR512, 14 * 24, 256, 32 * 64, &Kernel512),
+        GemmLevel.Vector512 => new Tier(MR512, NR512, 14 * 24, 256, 32 * 64, null, s_kernels512),
         GemmLevel.Vector256 => new Tier(MR256, NR256, 6 * 48, 256, 16 * 128, &Kernel256),
         GemmLevel.Vector128 => new Tier(MR128, NR128, 6 * 48, 256, 8 * 256, &Kernel128),
         _ => new Tier(MRScalar, NRScalar, 4 * 64, 256, 4 * 512, &KernelScalar),
@@ -84,6 +89,7 @@ public static unsafe partial class Gemm
 
     // ---------------------------------------------------------------- k = 0 / alpha = 0
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
     {
         for (int i = 0; i < m; i++)
@@ -100,6 +106,7 @@ public static unsafe partial class Gemm
 
     /// <summary>y[j·incy] = alpha·Σ_p x[p·incx]·M(p, j) + beta·y[j·incy], j &lt; len, where M(p, j) = mat[j·ld + p]
     /// when <paramref name="matT"/> (dot products) and mat[p·ld + j] otherwise (row streaming).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemv(GemmLevel level, int k, int len, float alpha, float* x, int incx, float* mat, int ld,
         bool matT, float beta, float* y, int incy)
     {
@@ -138,6 +145,7 @@ public static unsafe partial class Gemm
         public float* X, Mat, Y;
         public bool MatT;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int chunk)
         {
             int j0 = chunk * GemvChunk, len = Math.Min(GemvChunk, Len - j0);
@@ -158,6 +166,7 @@ public static unsafe partial class Gemm
 
     // ---------------------------------------------------------------- packed, blocked GEMM
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Packed(GemmLevel level, bool tA, bool tB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
@@ -200,6 +209,7 @@ public static unsafe partial class Gemm
         public float Alpha, Beta;
         public float* A, B, C;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
             int i0 = index / Tn * MChunk, j0 = index % Tn * NChunk;
@@ -210,6 +220,8 @@ public static unsafe partial class Gemm
             Blocked(in Tier, TA, TB, m, n, K, Alpha, a, Lda, b, Ldb, Beta, C + (nint)i0 * Ldc + j0, Ldc);
         }
     }
+
+    private const int MaxTile = 6 * 16; // largest MR·NR among the tiers that use a temporary for edge tiles
 
     [ThreadStatic] private static float[]? t_packA;
     [ThreadStatic] private static float[]? t_packB;
@@ -223,6 +235,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Single-threaded GotoBLAS loop nest over one rectangle of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked(in Tier t, bool tA, bool tB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
@@ -233,8 +246,9 @@ public static unsafe partial class Gemm
         int ncStep = RoundUp(CeilDiv(n, CeilDiv(n, t.NC)), NR);
         float* pa = PackBuffer(ref t_packA, mcStep * kcStep);
         float* pb = PackBuffer(ref t_packB, kcStep * ncStep);
-        float* tile = stackalloc float[MR512 * NR512];
+        float* tile = stackalloc float[MaxTile];
         var kernel = t.Kernel;
+        var rowKernels = t.RowKernels;
 
         for (int jc = 0; jc < n; jc += ncStep)
         {
@@ -257,7 +271,11 @@ public static unsafe partial class Gemm
                             int mr = Math.Min(MR, mc - ir);
                             float* ap = pa + (nint)ir * kc;
                             float* cp = c + (nint)(ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR)
+                            if (rowKernels != null)
+                            {
+                                rowKernels[mr - 1](kc, ap, bp, cp, ldc, alpha, betaEff, nr);
+                            }
+                            else if (mr == MR && nr == NR)
                             {
                                 kernel(kc, ap, bp, cp, ldc, alpha, betaEff);
                             }
@@ -280,6 +298,7 @@ public static unsafe partial class Gemm
 
     /// <summary>Packs an mc×kc block of op(A) (starting at <paramref name="a"/>) into MR-row slivers: sliver s holds,
     /// for each p, the MR values op(A)[s·MR + r, p]; rows past mc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(bool tA, float* a, int lda, int mc, int kc, int MR, float* dst)
     {
         for (int i = 0; i < mc; i += MR)
@@ -311,8 +330,20 @@ public static unsafe partial class Gemm
         }
     }
 
+    /// <summary>Copies one row of a B panel (NR is a multiple of 4); cheaper than a memcpy call for 16–128 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow(float* src, float* dst, int nr)
+    {
+        int q = 0;
+        if (Vector512.IsHardwareAccelerated) for (; q + 16 <= nr; q += 16) Vector512.Store(Vector512.Load(src + q), dst + q);
+        if (Vector256.IsHardwareAccelerated) for (; q + 8 <= nr; q += 8) Vector256.Store(Vector256.Load(src + q), dst + q);
+        if (Vector128.IsHardwareAccelerated) for (; q + 4 <= nr; q += 4) Vector128.Store(Vector128.Load(src + q), dst + q);
+        for (; q < nr; q++) dst[q] = src[q];
+    }
+
     /// <summary>Packs a kc×nc block of op(B) into NR-column panels: panel t holds, for each p, the NR values
     /// op(B)[p, t·NR + j]; columns past nc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool tB, float* b, int ldb, int kc, int nc, int NR, float* dst)
     {
         for (int j = 0; j < nc; j += NR)
@@ -324,7 +355,7 @@ public static unsafe partial class Gemm
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (nint)p * ldb + j, d = dst + p * NR;
-                    if (nr == NR) Buffer.MemoryCopy(src, d, NR * sizeof(float), NR * sizeof(float));
+                    if (nr == NR) CopyPanelRow(src, d, NR);
                     else
                     {
                         int q = 0;

@@ -40,6 +40,7 @@ public static unsafe class KernelParallel
 
     /// <summary>Struct-generic variant of <see cref="For(int, Action{int})"/>: no allocation. The same
     /// <paramref name="body"/> instance is shared by all threads (it is passed by reference).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For<TBody>(int count, ref TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 0) return;
@@ -115,6 +116,7 @@ public static unsafe class KernelParallel
     /// <summary>How long an idle worker polls for new work before blocking (iterations of Thread.SpinWait(20)).</summary>
     private const int SpinIterations = 4000;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Work()
     {
         int count = s_count;
