@@ -183,13 +183,15 @@ public static unsafe partial class Gemm
             task.Invoke(0);
             return;
         }
-        // Split C into tm×tn rectangles (tm·tn = threads) aligned to MR/NR, minimising the largest one plus
-        // the redundant packing (A is packed tn times, B tm times).
+        // Split C into tm×tn rectangles aligned to MR/NR, minimising the largest one plus the redundant packing
+        // (A is packed tn times, B tm times). Big problems get 3 rectangles per thread, handed out dynamically,
+        // so a core slowed down by another process does not hold the whole call back.
+        int parts = (long)m * n * k >= (1L << 26) ? threads * 3 : threads;
         long best = long.MaxValue;
-        for (int tm = 1; tm <= threads; tm++)
+        for (int tm = 1; tm <= parts; tm++)
         {
-            if (threads % tm != 0) continue;
-            int tn = threads / tm;
+            if (parts % tm != 0) continue;
+            int tn = parts / tm;
             int mc = RoundUp(CeilDiv(m, tm), tier.MR), nc = RoundUp(CeilDiv(n, tn), tier.NR);
             long cost = (long)mc * nc * k + (long)k * (mc + nc) * 4;
             if (cost < best) { best = cost; task.Tn = tn; task.MChunk = mc; task.NChunk = nc; }
