@@ -62,7 +62,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Multiply-adds below which a call stays on the calling thread (a fork-join costs a few µs).</summary>
-    internal const long ParallelThreshold = 1L << 18;
+    internal const long ParallelThreshold = 1L << 19;
 
     private readonly struct Tier(int mr, int nr, int mc, int kc, int nc,
         delegate*<int, float*, float*, float*, nint, float, float, void> kernel,
