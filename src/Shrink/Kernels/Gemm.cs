@@ -317,6 +317,11 @@ public static unsafe partial class Gemm
                     for (; r < MR; r++) d[r] = 0;
                 }
             }
+            else if (mr == MR && MR >= 8 && Avx.IsSupported)
+            {
+                // op(A)[i + r, p] = a[(i + r)·lda + p]: 8×8 register transposes (the last row block may overlap).
+                TransposePanel(a + (nint)i * lda, lda, MR, kc, dst);
+            }
             else
             {
                 // op(A)[i + r, p] = a[(i + r)·lda + p]: contiguous in p; write with stride MR.
@@ -343,6 +348,51 @@ public static unsafe partial class Gemm
         for (; q < nr; q++) dst[q] = src[q];
     }
 
+    /// <summary>dst[p·width + r] = src[r·ld + p] for r &lt; width (≥ 8), p &lt; kc: a width-row strip transposed into
+    /// a packed panel with 8×8 AVX register transposes; the last row block overlaps the previous one when
+    /// width is not a multiple of 8 (it rewrites the same values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposePanel(float* src, nint ld, int width, int kc, float* dst)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            for (int r = 0; r < width; r += 8)
+            {
+                int r0 = Math.Min(r, width - 8);
+                Transpose8x8(src + r0 * ld + p, ld, dst + p * width + r0, width);
+            }
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < width; r++) dst[p * width + r] = src[r * ld + p];
+    }
+
+    /// <summary>Writes the transpose of the 8×8 block at src (row stride ld) to dst (row stride dstStride).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstStride)
+    {
+        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + ld);
+        var r2 = Avx.LoadVector256(src + 2 * ld); var r3 = Avx.LoadVector256(src + 3 * ld);
+        var r4 = Avx.LoadVector256(src + 4 * ld); var r5 = Avx.LoadVector256(src + 5 * ld);
+        var r6 = Avx.LoadVector256(src + 6 * ld); var r7 = Avx.LoadVector256(src + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(s3, s7, 0x31));
+    }
+
     /// <summary>Packs a kc×nc block of op(B) into NR-column panels: panel t holds, for each p, the NR values
     /// op(B)[p, t·NR + j]; columns past nc are zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -365,6 +415,10 @@ public static unsafe partial class Gemm
                         for (; q < NR; q++) d[q] = 0;
                     }
                 }
+            }
+            else if (nr == NR && NR >= 8 && Avx.IsSupported)
+            {
+                TransposePanel(b + (nint)j * ldb, ldb, NR, kc, dst);
             }
             else
             {
