@@ -95,7 +95,6 @@ public static class DatasetCatalog
 
     private static DataSplits LoadFolder(string folder, Layout layout, string name)
     {
-        var watch = Stopwatch.StartNew();
         try
         {
             var known = FindKnown(name);
@@ -108,7 +107,6 @@ public static class DatasetCatalog
                 _ => throw new UnreachableException(layout.Format),
             };
             splits.CheckConsistent();
-            Debug.WriteLine($"Loaded {name} from {folder} in {watch.ElapsedMilliseconds} ms");
             return splits with { Name = name, Source = folder, Format = layout.Format! };
         }
         catch (ShrinkException e)
