@@ -514,6 +514,7 @@ def main():
         buffers = sum(b.numel() for n, b in m.named_buffers() if not n.endswith("num_batches_tracked"))
         rows.append({"name": name, "input": [c, h, w], "classes": k, "params": count_params(m), "buffers": buffers,
                      "macs": macs, "tensors": len(names),
+                     "layers": sum(isinstance(x, (nn.Conv2d, nn.Linear)) for x in m.modules()),
                      "names_sha256": hashlib.sha256("\n".join(names).encode()).hexdigest()})
         print(f"{name:15s} {c}x{h}x{w} -> {k:3d}  params {rows[-1]['params']:>11,}  MACs {macs:>14,}")
     out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "Shrink.Tests", "Goldens", "zoo")
