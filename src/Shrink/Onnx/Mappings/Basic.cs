@@ -1,0 +1,6 @@
+using Shrink.Graph;
+using Shrink.Ops;
+
+namespace Shrink.Onnx.Mappings;
+
+internal sealed class ReluMapping : SimpleMapping<Relu>;
