@@ -9,9 +9,9 @@ namespace Shrink.Tests.Onnx;
 
 public class OnnxBasicTests
 {
-    internal static Graph.Graph Mlp()
+    internal static Shrink.Graph.Graph Mlp()
     {
-        var g = new Graph.Graph("mlp");
+        var g = new Shrink.Graph.Graph("mlp");
         var rng = new Random(1);
         var x = g.AddInput("input", new Shape(Shape.Dynamic, 12));
         var w1 = Param(g, "fc1.weight", rng, 0.3f, 16, 12);

@@ -10,16 +10,16 @@ namespace Shrink.Tests.Onnx;
 /// <summary>Helpers for the ONNX tests: round trips through bytes, random inputs, and hand-written ONNX models.</summary>
 internal static class OnnxTestUtil
 {
-    public static byte[] ToBytes(Graph.Graph g)
+    public static byte[] ToBytes(Shrink.Graph.Graph g)
     {
         using var ms = new MemoryStream();
         OnnxModel.Save(g, ms);
         return ms.ToArray();
     }
 
-    public static Graph.Graph FromBytes(byte[] bytes) => OnnxModel.Load(new MemoryStream(bytes));
+    public static Shrink.Graph.Graph FromBytes(byte[] bytes) => OnnxModel.Load(new MemoryStream(bytes));
 
-    public static Graph.Graph RoundTrip(Graph.Graph g) => FromBytes(ToBytes(g));
+    public static Shrink.Graph.Graph RoundTrip(Shrink.Graph.Graph g) => FromBytes(ToBytes(g));
 
     public static Tensor Random(Shape shape, int seed)
     {
@@ -31,7 +31,7 @@ internal static class OnnxTestUtil
     }
 
     /// <summary>A parameter of the given shape with uniform(-bound, bound) values from <paramref name="rng"/>.</summary>
-    public static Value Param(Graph.Graph g, string name, Random rng, float bound, params int[] dims)
+    public static Value Param(Shrink.Graph.Graph g, string name, Random rng, float bound, params int[] dims)
     {
         var t = new Tensor(new Shape(dims));
         var s = t.Span;
@@ -40,7 +40,7 @@ internal static class OnnxTestUtil
     }
 
     /// <summary>Runs both graphs on the same random input(s) (batch <paramref name="batch"/>) and asserts outputs agree within <paramref name="tol"/>.</summary>
-    public static void AssertSameOutputs(Graph.Graph expected, Graph.Graph actual, int batch = 2, float tol = 1e-5f)
+    public static void AssertSameOutputs(Shrink.Graph.Graph expected, Shrink.Graph.Graph actual, int batch = 2, float tol = 1e-5f)
     {
         Assert.Equal(expected.Inputs.Count, actual.Inputs.Count);
         Assert.Equal(expected.Outputs.Count, actual.Outputs.Count);
@@ -108,5 +108,5 @@ internal static class OnnxTestUtil
         return a;
     }
 
-    public static Graph.Graph Load(ModelProto m) => FromBytes(m.ToByteArray());
+    public static Shrink.Graph.Graph Load(ModelProto m) => FromBytes(m.ToByteArray());
 }
