@@ -15,13 +15,13 @@ internal static class ConstantFolder
     /// <summary>Ops that only ever run here: Shrink has no run-time operator for them.</summary>
     public static readonly IReadOnlySet<string> FoldOnly = new HashSet<string>(StringComparer.Ordinal)
     {
-        "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Slice", "Cast", "ConstantOfShape", "Range", "Size",
+        "Constant", "Shape", "Gather", "Slice", "Cast", "ConstantOfShape", "Range", "Size",
     };
 
     /// <summary>Mapped ops that are also folded when every input is a constant.</summary>
     private static readonly HashSet<string> AlsoFoldable = new(StringComparer.Ordinal)
     {
-        "Concat", "Mul", "Add", "Sub", "Div", "Identity", "Reshape", "Flatten",
+        "Concat", "Mul", "Add", "Sub", "Div", "Identity", "Reshape", "Flatten", "Unsqueeze", "Squeeze", "Transpose",
     };
 
     public static bool CanFold(string opType) => FoldOnly.Contains(opType) || AlsoFoldable.Contains(opType);
@@ -146,6 +146,28 @@ internal static class ConstantFolder
             }
             case "Slice":
                 return Slice(x, attrs, opset, describe);
+            case "Transpose":
+            {
+                var data = x[0]!;
+                int rank = data.Rank;
+                var perm = attrs.Ints("perm")?.Select(p => (int)p).ToArray() ?? Enumerable.Range(0, rank).Reverse().ToArray();
+                var dims = perm.Select(p => data.Dims[p]).ToArray();
+                var inStrides = Strides(data.Dims);
+                var src = new int[data.Length];
+                var idx = new int[rank];
+                for (int i = 0; i < src.Length; i++)
+                {
+                    int rem = i, off = 0;
+                    for (int d = rank - 1; d >= 0; d--)
+                    {
+                        idx[d] = rem % dims[d];
+                        rem /= dims[d];
+                        off += idx[d] * inStrides[perm[d]];
+                    }
+                    src[i] = off;
+                }
+                return data.Take(dims, src);
+            }
             case "Reshape":
             case "Flatten":
             {
