@@ -50,7 +50,10 @@ public sealed class Executor
                     var v = node.Inputs[i];
                     ins[i] = v.Parameter?.Data ?? live[v];
                 }
+                var timer = Profiling.OpTimer.Active;
+                long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 var outs = Tape.RunNode(node, ctx, ins);
+                timer?.Add(node.Name, node.OpType, "forward", t0);
                 ctx.Dispose();
                 for (int i = 0; i < outs.Length; i++) live[node.Outputs[i]] = outs[i];
                 foreach (var v in node.Inputs.Distinct())

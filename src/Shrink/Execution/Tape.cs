@@ -43,7 +43,10 @@ public sealed class Tape : IDisposable
                 var ctx = new OpContext(training, rng);
                 tape._contexts[node] = ctx;
                 var ins = node.Inputs.Select(tape.TensorOf).ToArray();
+                var timer = Profiling.OpTimer.Active;
+                long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 var outs = RunNode(node, ctx, ins);
+                timer?.Add(node.Name, node.OpType, "forward", t0);
                 for (int i = 0; i < outs.Length; i++)
                 {
                     tape._tensors[node.Outputs[i]] = outs[i];
@@ -110,7 +113,10 @@ public sealed class Tape : IDisposable
                     if (needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
                 var ins = node.Inputs.Select(TensorOf).ToArray();
                 var outs = node.Outputs.Select(TensorOf).ToArray();
+                var timer = Profiling.OpTimer.Active;
+                long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 node.Op.Backward(_contexts[node], ins, outs, outGrads, inGrads);
+                timer?.Add(node.Name, node.OpType, "backward", t0);
             }
             foreach (var input in _graph.Inputs)
                 if (_inputGradients && grads.TryGetValue(input, out var g))

@@ -30,11 +30,16 @@ public readonly record struct Window2d(int KernelH, int KernelW, int StrideH, in
 public static class Im2Col
 {
     /// <summary>col[(c,i,j), (oh,ow)] = x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw] (0 outside). Overwrites col.</summary>
-    public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, in Window2d w, Span<float> col)
+    public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, in Window2d w, Span<float> col) =>
+        Forward(x, channels, height, width, w, col, w.OutH * w.OutW);
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float})"/> with rows
+    /// <paramref name="ldcol"/> apart (≥ OutH·OutW): several images' columns side by side in one matrix.</summary>
+    public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, in Window2d w, Span<float> col, int ldcol)
     {
         int outHw = w.OutH * w.OutW;
         int rows = channels * w.KernelH * w.KernelW;
-        if (x.Length < channels * height * width || col.Length < rows * outHw)
+        if (ldcol < outHw || x.Length < channels * height * width || col.Length < (rows - 1) * ldcol + outHw)
             throw new ArgumentException($"im2col: buffers too small for {channels}x{height}x{width} -> {rows}x{outHw}.");
         int row = 0;
         for (int c = 0; c < channels; c++)
@@ -46,7 +51,7 @@ public static class Im2Col
                 var (ohStart, ohEnd) = Window2d.ValidRange(height, w.OutH, w.StrideH, w.PadTop, tapH);
                 for (int j = 0; j < w.KernelW; j++, row++)
                 {
-                    var dst = col.Slice(row * outHw, outHw);
+                    var dst = col.Slice(row * ldcol, outHw);
                     int tapW = j * w.DilationW;
                     var (owStart, owEnd) = Window2d.ValidRange(width, w.OutW, w.StrideW, w.PadLeft, tapW);
                     if (ohStart > 0) dst[..(ohStart * w.OutW)].Clear();
@@ -75,11 +80,15 @@ public static class Im2Col
     }
 
     /// <summary>The adjoint of <see cref="Forward"/>: x[c, ih, iw] += Σ col entries that read it. Accumulates into x.</summary>
-    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x)
+    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x) =>
+        Backward(col, channels, height, width, w, x, w.OutH * w.OutW);
+
+    /// <summary>The adjoint of the strided <see cref="Forward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float}, int)"/>.</summary>
+    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol)
     {
         int outHw = w.OutH * w.OutW;
         int rows = channels * w.KernelH * w.KernelW;
-        if (x.Length < channels * height * width || col.Length < rows * outHw)
+        if (ldcol < outHw || x.Length < channels * height * width || col.Length < (rows - 1) * ldcol + outHw)
             throw new ArgumentException($"col2im: buffers too small for {channels}x{height}x{width} <- {rows}x{outHw}.");
         int row = 0;
         for (int c = 0; c < channels; c++)
@@ -91,7 +100,7 @@ public static class Im2Col
                 var (ohStart, ohEnd) = Window2d.ValidRange(height, w.OutH, w.StrideH, w.PadTop, tapH);
                 for (int j = 0; j < w.KernelW; j++, row++)
                 {
-                    var srcRow = col.Slice(row * outHw, outHw);
+                    var srcRow = col.Slice(row * ldcol, outHw);
                     int tapW = j * w.DilationW;
                     var (owStart, owEnd) = Window2d.ValidRange(width, w.OutW, w.StrideW, w.PadLeft, tapW);
                     if (owEnd <= owStart) continue;
