@@ -179,7 +179,7 @@ public sealed class Tape : IDisposable
     {
         var shapes = Graph.Graph.InferNodeShapes(node, node.Op, inputs.Select(t => t.Shape).ToArray());
         var outputs = new Tensor[shapes.Length];
-        for (int i = 0; i < shapes.Length; i++) outputs[i] = Tensor.Rent(shapes[i]);
+        for (int i = 0; i < shapes.Length; i++) outputs[i] = Tensor.Rent(shapes[i], clear: false); // ops overwrite their outputs
         try
         {
             node.Op.Forward(ctx, inputs, outputs);
