@@ -5,6 +5,17 @@ using Shrink.Zoo;
 
 // Usage: Shrink.Bench [--quick] [--json] [--no-torch] | gemm [m,n,k...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
+if (args.Length > 0 && args[0] == "convs")
+{
+    foreach (var c in Bench.ResNet18Convs())
+    {
+        double f = Bench.MeasureConv(c, quick: true);
+        double b = Bench.MeasureConvBackward(c, quick: true);
+        double gflop = 2.0 * 128 * c.Cout * Math.Pow((c.H + 2 * c.Pad - c.Kernel) / c.Stride + 1, 2) * c.Cin * c.Kernel * c.Kernel / 1e9;
+        Console.WriteLine($"{c.Key,-24} fwd {f,8:F2} ms ({gflop / f * 1000,6:F1} GF/s)  bwd {b,8:F2} ms ({2 * gflop / b * 1000,6:F1} GF/s)");
+    }
+    return;
+}
 if (args.Length > 0 && args[0] == "profile")
 {
     string model = args.Length > 1 ? args[1] : "resnet18";

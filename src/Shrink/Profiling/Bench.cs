@@ -213,6 +213,24 @@ public static class Bench
         return 1000 * Median(() => op.Forward(ctx, [x, w], [y]), quick ? 0.2 : 1.0, minInner: 0);
     }
 
+    /// <summary>Median ms of one conv backward (data and weight gradients) at batch 128.</summary>
+    public static double MeasureConvBackward(ConvShape s, bool quick, int batch = 128)
+    {
+        var op = new Ops.Conv { Strides = [s.Stride, s.Stride], Pads = [s.Pad, s.Pad, s.Pad, s.Pad] };
+        var x = new Tensor(new Shape(batch, s.Cin, s.H, s.H));
+        var w = new Tensor(new Shape(s.Cout, s.Cin, s.Kernel, s.Kernel));
+        Init.Uniform(x, -1, 1, new Random(1));
+        Init.Uniform(w, -0.1f, 0.1f, new Random(2));
+        var y = new Tensor(op.InferShapes([x.Shape, w.Shape])[0]);
+        var dy = new Tensor(y.Shape);
+        Init.Uniform(dy, -1, 1, new Random(3));
+        var dx = new Tensor(x.Shape);
+        var dw = new Tensor(w.Shape);
+        var ctx = new Ops.OpContext(training: true);
+        op.Forward(ctx, [x, w], [y]);
+        return 1000 * Median(() => op.Backward(ctx, [x, w], [y], [dy], [dx, dw]), quick ? 0.2 : 1.0, minInner: 0);
+    }
+
     /// <summary>Images per second of full training steps (forward, loss, backward, SGD with momentum) and the tracked peak bytes.</summary>
     public static (double ImagesPerSecond, long PeakBytes) MeasureTraining(string model, int batch, int steps)
     {
