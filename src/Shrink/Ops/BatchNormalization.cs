@@ -20,6 +20,8 @@ public sealed class BatchNormalization : Operator
     /// <summary>ONNX convention: weight of the old running value (PyTorch's momentum 0.1 is 0.9 here).</summary>
     public float Momentum { get; init; } = 0.9f;
 
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "BatchNormalization";
     public override (int Min, int Max) InputArity => (5, 5);
 

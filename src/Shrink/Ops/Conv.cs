@@ -21,6 +21,8 @@ public sealed class Conv : Operator
     public int[] Dilations { get; init; } = [1, 1];
     public int Group { get; init; } = 1;
 
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "Conv";
     public override (int Min, int Max) InputArity => (2, 3);
 

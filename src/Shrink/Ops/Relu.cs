@@ -5,6 +5,8 @@ namespace Shrink.Ops;
 /// <summary>y = max(x, 0) (NaN propagates). Gradient at exactly 0 is 0 (PyTorch's convention).</summary>
 public sealed class Relu : Operator
 {
+    public override bool BackwardReadsInput(int index) => false;
+
     public override string OpType => "Relu";
 
     public override Shape[] InferShapes(ReadOnlySpan<Shape> inputs) => [inputs[0]];
