@@ -19,15 +19,15 @@ public class EconomicalTapeTests
         {
             foreach (var p in g.TrainableParameters) p.EnsureGrad().Clear();
             var state = g.Parameters.Select(p => p.Data.ToArray()).ToArray(); // running stats change in training
-            Profiling.MemoryTracker.Reset();
-            long before = Profiling.MemoryTracker.LiveBytes;
+            Shrink.Profiling.MemoryTracker.Reset();
+            long before = Shrink.Profiling.MemoryTracker.LiveBytes;
             using (var tape = Tape.Forward(g, [x], training: true, new Random(0), economical: economical))
             {
                 var dy = new Tensor(tape.Output.Shape);
                 Init.Uniform(dy, -1, 1, new Random(2));
                 tape.Backward([dy]);
             }
-            long peak = Profiling.MemoryTracker.PeakBytes - before;
+            long peak = Shrink.Profiling.MemoryTracker.PeakBytes - before;
             var parameters = g.Parameters.ToArray();
             for (int i = 0; i < parameters.Length; i++) state[i].CopyTo(parameters[i].Data.Span);
             return (g.TrainableParameters.Select(p => p.Grad!.ToArray()).ToArray(), peak);
