@@ -227,7 +227,7 @@ public static unsafe class ConvGemm
                 {
                     float* dxi = Dx + (nint)(n0 + i) * d.InImage + (nint)g * d.Cgin * plane;
                     if (d.Pointwise) AddRows(dcol + (nint)i * d.P, cols, dxi, d.P, k, d.P);
-                    else Im2Col.Backward(new ReadOnlySpan<float>(dcol + (nint)i * d.P, (int)((long)(k - 1) * cols + d.P)), d.Cgin, d.H, d.W,
+                    else Im2Col.BackwardOverwriting(new Span<float>(dcol + (nint)i * d.P, (int)((long)(k - 1) * cols + d.P)), d.Cgin, d.H, d.W,
                         d.Geo, new Span<float>(dxi, d.Cgin * plane), cols);
                 }
             }

@@ -56,6 +56,22 @@ public static class Im2Col
                     var (owStart, owEnd) = Window2d.ValidRange(width, w.OutW, w.StrideW, w.PadLeft, tapW);
                     if (ohStart > 0) dst[..(ohStart * w.OutW)].Clear();
                     if (ohEnd < w.OutH) dst[(ohEnd * w.OutW)..].Clear();
+                    if (w.StrideH == 1 && w.StrideW == 1 && w.OutW == width && ohEnd > ohStart)
+                    {
+                        // Same-width stride-1 rows: the tap is one flat shift of the plane, so copy the valid rows in one
+                        // block and zero the few columns that fall into the left/right padding (and wrapped around).
+                        int shift = (tapH - w.PadTop) * width + (tapW - w.PadLeft);
+                        int t0 = ohStart * width, t1 = ohEnd * width;
+                        int s0 = Math.Max(t0 + shift, 0), s1 = Math.Min(t1 + shift, plane.Length);
+                        if (s1 > s0) plane[s0..s1].CopyTo(dst[(s0 - shift)..]);
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            var d = dst.Slice(oh * width, width);
+                            for (int q = 0; q < owStart; q++) d[q] = 0;
+                            for (int q = Math.Max(owEnd, owStart); q < width; q++) d[q] = 0;
+                        }
+                        continue;
+                    }
                     for (int oh = ohStart; oh < ohEnd; oh++)
                     {
                         var d = dst.Slice(oh * w.OutW, w.OutW);
@@ -84,8 +100,18 @@ public static class Im2Col
         Backward(col, channels, height, width, w, x, w.OutH * w.OutW);
 
     /// <summary>The adjoint of the strided <see cref="Forward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float}, int)"/>.</summary>
-    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol)
+    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol) =>
+        Backward(col, default, channels, height, width, w, x, ldcol);
+
+    /// <summary>As <see cref="Backward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float}, int)"/>, but may
+    /// overwrite <paramref name="scratchCol"/> (the same matrix): same-width stride-1 taps then zero their padding
+    /// columns in place and add each tap as one contiguous block.</summary>
+    public static void BackwardOverwriting(Span<float> scratchCol, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol) =>
+        Backward(scratchCol, scratchCol, channels, height, width, w, x, ldcol);
+
+    private static void Backward(ReadOnlySpan<float> col, Span<float> scratch, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol)
     {
+        bool flat = !scratch.IsEmpty && w.StrideH == 1 && w.StrideW == 1 && w.OutW == width;
         int outHw = w.OutH * w.OutW;
         int rows = channels * w.KernelH * w.KernelW;
         if (ldcol < outHw || x.Length < channels * height * width || col.Length < (rows - 1) * ldcol + outHw)
@@ -104,6 +130,24 @@ public static class Im2Col
                     int tapW = j * w.DilationW;
                     var (owStart, owEnd) = Window2d.ValidRange(width, w.OutW, w.StrideW, w.PadLeft, tapW);
                     if (owEnd <= owStart) continue;
+                    if (flat && ohEnd > ohStart)
+                    {
+                        var rowScratch = scratch.Slice(row * ldcol, outHw);
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            var d = rowScratch.Slice(oh * width, width);
+                            for (int q = 0; q < owStart; q++) d[q] = 0;
+                            for (int q = owEnd; q < width; q++) d[q] = 0;
+                        }
+                        int shift = (tapH - w.PadTop) * width + (tapW - w.PadLeft);
+                        int s0 = Math.Max(ohStart * width + shift, 0), s1 = Math.Min(ohEnd * width + shift, plane.Length);
+                        if (s1 > s0)
+                        {
+                            var dd = plane[s0..s1];
+                            TensorPrimitives.Add(dd, srcRow.Slice(s0 - shift, s1 - s0), dd);
+                        }
+                        continue;
+                    }
                     for (int oh = ohStart; oh < ohEnd; oh++)
                     {
                         int ih = oh * w.StrideH - w.PadTop + tapH;
