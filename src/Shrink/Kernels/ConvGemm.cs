@@ -38,8 +38,15 @@ public static unsafe class ConvGemm
     /// <summary>Columns per chunk for the weight gradient (the GEMM's k dimension: longer is better).</summary>
     private const int TargetColumnsWeight = 2048;
 
-    /// <summary>Images per chunk for <paramref name="target"/> columns.</summary>
-    public static int ImagesPerChunk(in ConvDims d, int target) => Math.Clamp(target / Math.Max(1, d.P), 1, Math.Max(1, d.N));
+    /// <summary>Images per chunk for <paramref name="target"/> columns (for the parallel paths also at least 16 chunks
+    /// when the batch allows, so that a core slowed down by another process does not hold the layer back). Depends on
+    /// the shapes only, never on the thread count, so results are the same for any number of threads.</summary>
+    public static int ImagesPerChunk(in ConvDims d, int target, bool parallel = true)
+    {
+        int nb = Math.Clamp(target / Math.Max(1, d.P), 1, Math.Max(1, d.N));
+        if (parallel) nb = Math.Min(nb, Math.Max(1, (d.N + 15) / 16));
+        return nb;
+    }
 
     /// <summary>y = clamp(conv(x, w) + bias, lo, hi) (bias may be empty; lo/hi ±∞ for no activation). Overwrites y.</summary>
     public static void Forward(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
@@ -253,7 +260,7 @@ public static unsafe class ConvGemm
                 KernelParallel.For(dwb.Slices, ref dwb);
                 return;
             }
-            int nbImages = ImagesPerChunk(d, TargetColumnsWeight);
+            int nbImages = ImagesPerChunk(d, TargetColumnsWeight, parallel: false);
             int k = d.K, plane = d.H * d.W;
             int cols = nbImages * d.P;
             bool direct = nbImages == 1 && d.Pointwise;
