@@ -38,13 +38,16 @@ public static unsafe class ConvGemm
     /// <summary>Columns per chunk for the weight gradient (the GEMM's k dimension: longer is better).</summary>
     private const int TargetColumnsWeight = 2048;
 
-    /// <summary>Images per chunk for <paramref name="target"/> columns (for the parallel paths also at least 16 chunks
-    /// when the batch allows, so that a core slowed down by another process does not hold the layer back). Depends on
-    /// the shapes only, never on the thread count, so results are the same for any number of threads.</summary>
+    /// <summary>Images per chunk for <paramref name="target"/> columns; for the parallel paths also small enough to give
+    /// every thread two chunks when the batch allows. (Forward and data-gradient results do not depend on the chunking:
+    /// each output column is computed alone. The weight gradient, whose sum is split by chunks, passes
+    /// <paramref name="parallel"/> = false and so never depends on the thread count.) Chunks are not made smaller than
+    /// that: each chunk's GEMM packs the whole weight matrix again, which dominates for 512×4608 weights.</summary>
     public static int ImagesPerChunk(in ConvDims d, int target, bool parallel = true)
     {
         int nb = Math.Clamp(target / Math.Max(1, d.P), 1, Math.Max(1, d.N));
-        if (parallel) nb = Math.Min(nb, Math.Max(1, (d.N + 15) / 16));
+        int want = 2 * KernelParallel.MaxThreads;
+        if (parallel && want > 1 && (d.N + nb - 1) / nb < want && d.N >= want) nb = (d.N + want - 1) / want;
         return nb;
     }
 
@@ -111,8 +114,7 @@ public static unsafe class ConvGemm
                 if (direct)
                 {
                     float* yg = Y + (nint)n0 * d.OutImage + (nint)g * d.Cgout * d.P;
-                    Gemm.Sgemm(false, false, d.Cgout, cols, k, 1f, new ReadOnlySpan<float>(wg, d.Cgout * k), k,
-                        new ReadOnlySpan<float>(b, (int)((long)(k - 1) * cols + cols)), cols, 0f, new Span<float>(yg, d.Cgout * d.P), d.P);
+                    GemmSmallN.Multiply(d.Cgout, cols, k, wg, k, b, cols, yg, d.P); // packed GEMM unless the map is tiny
                     for (int o = 0; o < d.Cgout; o++)
                     {
                         float* row = yg + (nint)o * d.P;
