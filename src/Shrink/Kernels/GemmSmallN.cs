@@ -18,9 +18,12 @@ public static unsafe class GemmSmallN
 {
     private const int Rows = 8, Width = 32, BlockK = 256;
 
+    /// <summary>SHRINK_NO_SMALLN=1 sends everything to the packed GEMM (for A/B timing).</summary>
+    private static readonly bool s_disabled = Environment.GetEnvironmentVariable("SHRINK_NO_SMALLN") == "1";
+
     /// <summary>Whether <see cref="Multiply"/> takes the narrow path for this shape on this machine.</summary>
     public static bool Applies(int m, int n, int k) =>
-        n is > 1 and <= Width && /* n = 1 is the GEMM's GEMV path */ m >= 64 && k >= 64 && Gemm.ActiveLevel == GemmLevel.Vector512;
+        !s_disabled && n is > 1 and <= Width && /* n = 1 is the GEMM's GEMV path */ m >= 64 && k >= 64 && Gemm.ActiveLevel == GemmLevel.Vector512;
 
     /// <summary>C[m×n] = A[m×k]·B[k×n], all row-major (lda, ldb, ldc row strides). Overwrites C.</summary>
     public static void Multiply(int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc)
