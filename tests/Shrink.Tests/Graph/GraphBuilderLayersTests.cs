@@ -3,7 +3,7 @@ using Shrink.Graph;
 using Shrink.Ops;
 using Shrink.Tensors;
 
-namespace Shrink.Tests.Graph;
+namespace Shrink.Tests.Graphs;
 
 public class GraphBuilderLayersTests
 {
