@@ -42,9 +42,10 @@ public sealed class DistillationLoss : Loss
         bool hard = alpha < 1;
         int[] labels = hard ? CheckLabels(targets, n, c) : [];
 
-        var ps = new double[c];   // softmax(s/T)
-        var pt = new double[c];   // softmax(t/T)
-        var p1 = new double[c];   // softmax(s), for the hard term
+        var work = 3 * c <= 1536 ? stackalloc double[3 * c] : new double[3 * c];
+        var ps = work[..c];            // softmax(s/T)
+        var pt = work.Slice(c, c);     // softmax(t/T)
+        var p1 = work.Slice(2 * c, c); // softmax(s), for the hard term
         double kl = 0, ce = 0;
         for (int i = 0; i < n; i++)
         {
