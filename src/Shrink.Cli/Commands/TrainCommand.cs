@@ -16,8 +16,8 @@ public static class TrainCommand
         var model = Options.Model();
         var dataset = Options.Dataset();
         var epochs = new Option<int>("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 1 };
-        var batch = Options.BatchSize(128);
-        var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 0.05f };
+        var batch = Options.BatchSize(64);
+        var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 0.1f };
         var seed = Options.Seed();
         var output = new Option<string?>("--out", "-o") { Description = "Where to write the trained model (.onnx)" };
         var maxSteps = new Option<int?>("--max-steps") { Description = "At most this many steps per epoch (quick runs)" };

@@ -9,13 +9,13 @@ namespace Shrink.Training;
 
 /// <summary>
 /// A training recipe. Defaults: SGD with Nesterov momentum 0.9, weight decay 5e-4, one-cycle LR peaking at
-/// <see cref="LearningRate"/>, label smoothing 0.1, batch 128, 10% of the training split held out for validation.
+/// <see cref="LearningRate"/> (0.1), label smoothing 0.1, batch 64, 10% of the training split held out for validation.
 /// </summary>
 public sealed record TrainingOptions
 {
     public int Epochs { get; init; } = 1;
-    public int BatchSize { get; init; } = 128;
-    public float LearningRate { get; init; } = 0.05f;
+    public int BatchSize { get; init; } = 64;
+    public float LearningRate { get; init; } = 0.1f;
     public double Momentum { get; init; } = 0.9;
     public double WeightDecay { get; init; } = 5e-4;
     public bool Nesterov { get; init; } = true;
