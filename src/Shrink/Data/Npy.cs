@@ -34,14 +34,61 @@ public static partial class Npy
     /// <summary>Reads one array; <paramref name="source"/> names the file in error messages.</summary>
     public static Array Read(Stream stream, string source)
     {
+        var raw = ReadRaw(stream, source);
+        long n = raw.Shape.Length;
+        int size = raw.ElementSize;
+        var values = new double[n];
+        var span = raw.Data.AsSpan();
+        for (int i = 0; i < n; i++)
+        {
+            var b = span.Slice(i * size, size);
+            values[i] = raw.Kind switch
+            {
+                "f4" => BitConverter.ToSingle(b),
+                "f8" => BitConverter.ToDouble(b),
+                "u1" => b[0],
+                "i1" => (sbyte)b[0],
+                "b1" => b[0],
+                "i4" => BitConverter.ToInt32(b),
+                "i8" => BitConverter.ToInt64(b),
+                "u4" => BitConverter.ToUInt32(b),
+                "i2" => BitConverter.ToInt16(b),
+                _ => throw new ShrinkException($"'{source}': unsupported dtype '{raw.Kind}'."),
+            };
+        }
+        return new Array(raw.Shape, raw.Kind, values);
+    }
+
+    /// <summary>
+    /// An array as stored: shape, dtype kind without byte order ("u1", "f4", ...) and the little-endian data bytes.
+    /// Lets large uint8/float32 arrays (image data sets) be used without a per-element conversion.
+    /// </summary>
+    public sealed record RawArray(Shape Shape, string Kind, byte[] Data)
+    {
+        public int ElementSize => Kind[^1] - '0';
+    }
+
+    /// <summary>Reads one array's header and data bytes; <paramref name="source"/> names the file in error messages.</summary>
+    public static RawArray ReadRaw(Stream stream, string source)
+    {
         using var r = new BinaryReader(stream, Encoding.Latin1, leaveOpen: true);
         byte[] magic = r.ReadBytes(6);
         if (magic.Length < 6 || magic[0] != 0x93 || Encoding.ASCII.GetString(magic, 1, 5) != "NUMPY")
             throw new ShrinkException($"'{source}' is not a .npy file (bad magic).");
-        byte major = r.ReadByte();
-        r.ReadByte();
-        int headerLen = major == 1 ? r.ReadUInt16() : (int)r.ReadUInt32();
-        string header = Encoding.Latin1.GetString(r.ReadBytes(headerLen));
+        byte major;
+        int headerLen;
+        string header;
+        try
+        {
+            major = r.ReadByte();
+            r.ReadByte();
+            headerLen = major == 1 ? r.ReadUInt16() : (int)r.ReadUInt32();
+            header = Encoding.Latin1.GetString(r.ReadBytes(headerLen));
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new ShrinkException($"'{source}' is truncated: it ends inside the .npy header.", e);
+        }
         var descr = DescrRegex().Match(header);
         var shapeMatch = ShapeRegex().Match(header);
         if (!descr.Success || !shapeMatch.Success)
@@ -55,31 +102,13 @@ public static partial class Npy
         string dtype = descr.Groups[1].Value;
         if (!"<>|=".Contains(dtype[0], StringComparison.Ordinal)) dtype = "<" + dtype;
         int size = dtype[^1] - '0';
-        byte[] raw = r.ReadBytes(checked((int)(n * size)));
-        if (raw.Length != n * size)
-            throw new ShrinkException($"'{source}' is truncated: {raw.Length} of {n * size} data bytes for shape {shape}.");
         if (dtype[0] == '>' && size > 1) throw new ShrinkException($"'{source}': big-endian arrays are not supported.");
-        var values = new double[n];
-        var span = raw.AsSpan();
-        string kind = dtype[1..];
-        for (int i = 0; i < n; i++)
-        {
-            var b = span.Slice(i * size, size);
-            values[i] = kind switch
-            {
-                "f4" => BitConverter.ToSingle(b),
-                "f8" => BitConverter.ToDouble(b),
-                "u1" => b[0],
-                "i1" => (sbyte)b[0],
-                "b1" => b[0],
-                "i4" => BitConverter.ToInt32(b),
-                "i8" => BitConverter.ToInt64(b),
-                "u4" => BitConverter.ToUInt32(b),
-                "i2" => BitConverter.ToInt16(b),
-                _ => throw new ShrinkException($"'{source}': unsupported dtype '{dtype}'."),
-            };
-        }
-        return new Array(shape, kind, values);
+        if (n * size > System.Array.MaxLength) throw new ShrinkException($"'{source}': {n * size} data bytes are too many to load.");
+        var raw = new byte[n * size];
+        int got = stream.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false);
+        if (got != raw.Length)
+            throw new ShrinkException($"'{source}' is truncated: {got} of {n * size} data bytes for shape {shape}.");
+        return new RawArray(shape, dtype[1..], raw);
     }
 
     /// <summary>Writes a float32 array (little-endian, C order), atomically.</summary>

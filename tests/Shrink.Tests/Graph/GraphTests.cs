@@ -4,7 +4,7 @@ using Shrink.Ops;
 using Shrink.Tensors;
 using Shrink.Tests.Ops;
 
-namespace Shrink.Tests.Graph;
+namespace Shrink.Tests.Graphs;
 
 public class GraphTests
 {
