@@ -1,0 +1,396 @@
+using MathNet.Numerics.LinearAlgebra;
+using Shrink.Tensors;
+
+namespace Shrink.Compression.LowRank;
+
+/// <summary>Controls of <see cref="CpAls"/>.</summary>
+public sealed record CpOptions
+{
+    /// <summary>Upper bound on ALS sweeps (one sweep updates the four factors once).</summary>
+    public int MaxIterations { get; init; } = 300;
+
+    /// <summary>Stop when the relative error changes by less than this fraction of itself in one sweep (plateau).</summary>
+    public double Tolerance { get; init; } = 1e-7;
+
+    /// <summary>
+    /// Tikhonov damping of the normal equations, relative to their diagonal (which is 1: factors are kept unit-norm):
+    /// each update solves A·(V + μI) = M + μ·A_prev, a proximal step that leaves the fixed points of ALS unchanged but
+    /// keeps ill-conditioned updates (nearly collinear components) from jumping.
+    /// </summary>
+    public double Damping { get; init; } = 1e-3;
+
+    /// <summary>‖λ‖₂ / ‖W‖_F above which the solution is declared degenerate (huge components cancelling each other).</summary>
+    public double MaxLambdaRatio { get; init; } = 10;
+
+    /// <summary>Initialisation: leading singular vectors of each unfolding (HOSVD), completed with seeded random columns.</summary>
+    public bool HosvdInit { get; init; } = true;
+
+    /// <summary>
+    /// A pair of components with congruence below −MaxCongruence (nearly the same rank-one term with opposite signs),
+    /// together with ‖λ‖ &gt; ‖W‖, also marks the solution degenerate.
+    /// </summary>
+    public double MaxCongruence { get; init; } = 0.95;
+
+    public int Seed { get; init; }
+}
+
+/// <summary>
+/// A rank-R CP decomposition of a 4-way tensor: X[a,b,c,d] ≈ Σ_r λ_r·F0[a,r]·F1[b,r]·F2[c,r]·F3[d,r], factor columns of
+/// unit norm. For a conv weight the modes are (out, in, kh, kw). <see cref="RelativeError"/> is ‖X − X̂‖_F / ‖X‖_F from
+/// the explicit reconstruction. <see cref="Degenerate"/> is set (with <see cref="Diagnosis"/>) when ALS ran into
+/// diverging, cancelling components or non-finite numbers: callers should not use the factors then (fall back to Tucker-2).
+/// </summary>
+public sealed record CpResult(
+    Matrix<double>[] Factors,
+    double[] Lambda,
+    double RelativeError,
+    int Iterations,
+    bool Converged,
+    bool Degenerate,
+    string? Diagnosis,
+    double LambdaRatio,
+    double MinCongruence,
+    IReadOnlyList<double> ErrorHistory)
+{
+    public int Rank => Lambda.Length;
+
+    public DenseTensor Reconstruct()
+    {
+        var f = Factors;
+        int[] dims = f.Select(m => m.RowCount).ToArray();
+        var left = CpAls.KhatriRao(f[0], f[1]) * Matrix<double>.Build.DenseOfDiagonalArray(Lambda);
+        var full = left.TransposeAndMultiply(CpAls.KhatriRao(f[2], f[3])); // [d0·d1, d2·d3]
+        var t = new DenseTensor(dims);
+        int cols = dims[2] * dims[3];
+        for (int i = 0; i < full.RowCount; i++)
+            for (int j = 0; j < cols; j++) t.Data[i * cols + j] = full[i, j];
+        return t;
+    }
+}
+
+/// <summary>
+/// CP (CANDECOMP/PARAFAC) of a 4-way tensor by alternating least squares, in double precision: HOSVD start, unit-norm
+/// factors with weights λ, damped normal equations, stop on a relative-error plateau or after
+/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖. Each sweep costs two products of the tensor
+/// (as a [d0·d1, d2·d3] matrix) with Khatri–Rao products, 2·numel·R multiply-adds.
+/// </summary>
+public static class CpAls
+{
+    public static CpResult Decompose(Tensor weight, int rank, CpOptions? options = null) =>
+        Decompose(DenseTensor.FromTensor(weight), rank, options);
+
+    /// <summary>
+    /// Rank-<paramref name="rank"/> CP of <paramref name="x"/>. When the rank reaches numel / (largest dimension), the
+    /// exact decomposition (one component per fibre of the largest mode) is returned without iterating.
+    /// </summary>
+    public static CpResult Decompose(DenseTensor x, int rank, CpOptions? options = null)
+    {
+        if (x.Order != 4) throw new ArgumentException($"CP-ALS here handles 4-way tensors, got dims [{string.Join(",", x.Dims)}].", nameof(x));
+        if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "CP rank must be ≥ 1.");
+        var opt = options ?? new CpOptions();
+        if (opt.MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(options), opt.MaxIterations, "MaxIterations must be ≥ 1.");
+        if (opt.Damping < 0) throw new ArgumentOutOfRangeException(nameof(options), opt.Damping, "Damping must be ≥ 0.");
+        int[] d = x.Dims;
+        double normX = x.FrobeniusNorm();
+        if (rank >= ExactRank(d) || normX == 0) return Exact(x, rank);
+
+        // Factors as row-major [d_m, R] arrays with unit columns; λ carries the scale.
+        var a = Initialise(x, rank, opt);
+        var lambda = new double[rank];
+        int rows = d[0] * d[1], cols = d[2] * d[3];
+        var t = new double[rows * rank];
+        var s = new double[cols * rank];
+        var history = new List<double>();
+        double err = double.PositiveInfinity, ratio = 0;
+        bool converged = false, degenerate = false;
+        string? diagnosis = null;
+        int it = 0;
+        while (it < opt.MaxIterations)
+        {
+            it++;
+            MultiplyRows(x.Data, rows, cols, KhatriRao(a[2], d[2], a[3], d[3], rank), rank, t);      // X·(A2⊙A3): [d0·d1, R]
+            Update(a, d, lambda, 0, Contract(t, a[1], d[0], d[1], rank, keepFirst: true), opt.Damping);
+            Update(a, d, lambda, 1, Contract(t, a[0], d[0], d[1], rank, keepFirst: false), opt.Damping);
+            MultiplyColumns(x.Data, rows, cols, KhatriRao(a[0], d[0], a[1], d[1], rank), rank, s);   // Xᵀ·(A0⊙A1): [d2·d3, R]
+            Update(a, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
+            var m3 = Contract(s, a[2], d[2], d[3], rank, keepFirst: false);
+            Update(a, d, lambda, 3, m3, opt.Damping);
+
+            double next = ErrorFromGrams(a, d, lambda, m3, normX);
+            ratio = Norm(lambda) / normX;
+            history.Add(next);
+            if (!double.IsFinite(next) || !double.IsFinite(ratio))
+            {
+                degenerate = true;
+                diagnosis = $"non-finite values after {it} sweeps";
+                break;
+            }
+            if (ratio > opt.MaxLambdaRatio)
+            {
+                degenerate = true;
+                diagnosis = $"diverging components: ‖λ‖/‖W‖ = {ratio:G3} > {opt.MaxLambdaRatio} after {it} sweeps (cancelling rank-one terms)";
+                break;
+            }
+            bool plateau = (double.IsFinite(err) && Math.Abs(err - next) <= opt.Tolerance * err) || next < 1e-10;
+            err = next;
+            if (plateau)
+            {
+                converged = true;
+                break;
+            }
+        }
+        var factors = new Matrix<double>[4];
+        for (int m = 0; m < 4; m++)
+        {
+            int dm = d[m];
+            var f = a[m];
+            factors[m] = Matrix<double>.Build.Dense(dm, rank, (i, c) => f[i * rank + c]);
+        }
+        double congruence = MinCongruence(a, d, rank);
+        if (!degenerate && congruence < -opt.MaxCongruence && ratio > 1)
+        {
+            degenerate = true;
+            diagnosis = $"cancelling components: two rank-one terms have congruence {congruence:F3} (nearly opposite) and ‖λ‖/‖W‖ = {ratio:G3}";
+        }
+        var result = new CpResult(factors, lambda, double.NaN, it, converged, degenerate, diagnosis, ratio, congruence, history);
+        double exact = !double.IsFinite(ratio) ? double.NaN : x.RelativeErrorTo(result.Reconstruct());
+        return result with { RelativeError = exact };
+    }
+
+    /// <summary>The CP rank that certainly reproduces any tensor of these dims: numel / (largest dimension).</summary>
+    public static int ExactRank(IReadOnlyList<int> dims)
+    {
+        long n = 1;
+        foreach (int v in dims) n *= v;
+        return (int)(n / dims.Max());
+    }
+
+    /// <summary>Khatri–Rao (column-wise Kronecker) product: row i·rows(b)+j, column r = a[i,r]·b[j,r].</summary>
+    internal static Matrix<double> KhatriRao(Matrix<double> a, Matrix<double> b)
+    {
+        int ra = a.RowCount, rb = b.RowCount, r = a.ColumnCount;
+        var k = Matrix<double>.Build.Dense(ra * rb, r);
+        for (int c = 0; c < r; c++)
+            for (int i = 0; i < ra; i++)
+            {
+                double ai = a[i, c];
+                for (int j = 0; j < rb; j++) k[i * rb + j, c] = ai * b[j, c];
+            }
+        return k;
+    }
+
+    /// <summary>Khatri–Rao of row-major [n1, R] and [n2, R]: row i·n2 + j holds f1[i, :]∘f2[j, :].</summary>
+    private static double[] KhatriRao(double[] f1, int n1, double[] f2, int n2, int r)
+    {
+        var k = new double[n1 * n2 * r];
+        for (int i = 0; i < n1; i++)
+            for (int j = 0; j < n2; j++)
+                TensorPrimitives.Multiply(f1.AsSpan(i * r, r), f2.AsSpan(j * r, r), k.AsSpan((i * n2 + j) * r, r));
+        return k;
+    }
+
+    /// <summary>result[rows, R] = X[rows, cols]·K[cols, R], all row-major.</summary>
+    private static void MultiplyRows(double[] x, int rows, int cols, double[] k, int r, double[] result)
+    {
+        Array.Clear(result);
+        void Row(int i)
+        {
+            var dst = result.AsSpan(i * r, r);
+            for (int j = 0; j < cols; j++)
+            {
+                double v = x[i * cols + j];
+                if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(j * r, r), v, dst, dst);
+            }
+        }
+        if ((long)rows * cols * r < 1 << 21) for (int i = 0; i < rows; i++) Row(i);
+        else Parallel.For(0, rows, Row);
+    }
+
+    /// <summary>result[cols, R] = X[rows, cols]ᵀ·K[rows, R], all row-major.</summary>
+    private static void MultiplyColumns(double[] x, int rows, int cols, double[] k, int r, double[] result)
+    {
+        Array.Clear(result);
+        void Col(int j)
+        {
+            var dst = result.AsSpan(j * r, r);
+            for (int i = 0; i < rows; i++)
+            {
+                double v = x[i * cols + j];
+                if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(i * r, r), v, dst, dst);
+            }
+        }
+        if ((long)rows * cols * r < 1 << 21) for (int j = 0; j < cols; j++) Col(j);
+        else Parallel.For(0, cols, Col);
+    }
+
+    /// <summary>
+    /// From T [n1·n2, R] (rows i·n2 + j): keepFirst → M[i, :] = Σ_j T[i·n2+j, :]∘f[j, :]; else M[j, :] = Σ_i T[i·n2+j, :]∘f[i, :].
+    /// </summary>
+    private static double[] Contract(double[] t, double[] f, int n1, int n2, int r, bool keepFirst)
+    {
+        var m = new double[(keepFirst ? n1 : n2) * r];
+        var tmp = new double[r];
+        for (int i = 0; i < n1; i++)
+            for (int j = 0; j < n2; j++)
+            {
+                var row = t.AsSpan((i * n2 + j) * r, r);
+                var dst = m.AsSpan((keepFirst ? i : j) * r, r);
+                TensorPrimitives.Multiply(row, f.AsSpan((keepFirst ? j : i) * r, r), tmp);
+                TensorPrimitives.Add(dst, tmp, dst);
+            }
+        return m;
+    }
+
+    /// <summary>AᵀA of a row-major [n, R] factor.</summary>
+    private static Matrix<double> Gram(double[] f, int n, int r)
+    {
+        var g = Matrix<double>.Build.Dense(r, r);
+        for (int p = 0; p < r; p++)
+            for (int q = p; q < r; q++)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += f[i * r + p] * f[i * r + q];
+                g[p, q] = sum;
+                g[q, p] = sum;
+            }
+        return g;
+    }
+
+    /// <summary>Solves the damped normal equations for factor <paramref name="mode"/>, then renormalises its columns into λ.</summary>
+    private static void Update(double[][] a, int[] d, double[] lambda, int mode, double[] mttkrp, double damping)
+    {
+        int r = lambda.Length, n = d[mode];
+        var v = Matrix<double>.Build.Dense(r, r, 1.0);
+        for (int m = 0; m < a.Length; m++)
+            if (m != mode) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
+        double mu = damping * v.Diagonal().Average() + 1e-12;
+        var f = a[mode];
+        // rhsᵀ [R, n] = (M + μ·A·diag(λ))ᵀ
+        var rhsT = Matrix<double>.Build.Dense(r, n, (c, i) => mttkrp[i * r + c] + mu * f[i * r + c] * lambda[c]);
+        var lhs = v + mu * Matrix<double>.Build.DenseIdentity(r);
+        Matrix<double> solT;
+        try
+        {
+            solT = lhs.Cholesky().Solve(rhsT);
+        }
+        catch (ArgumentException)
+        {
+            solT = lhs.Svd(true).Solve(rhsT); // not positive definite numerically: least squares instead
+        }
+        for (int c = 0; c < r; c++)
+        {
+            double norm = 0;
+            for (int i = 0; i < n; i++) norm += solT[c, i] * solT[c, i];
+            norm = Math.Sqrt(norm);
+            lambda[c] = norm;
+            if (norm == 0) continue; // keep the previous unit column for a vanished component
+            double scale = double.IsFinite(norm) ? 1 / norm : 1;
+            for (int i = 0; i < n; i++) f[i * r + c] = solT[c, i] * scale;
+        }
+    }
+
+    /// <summary>‖X − X̂‖/‖X‖ from ‖X‖², ⟨X, X̂⟩ = Σ_r λ_r (M₃ᵀA₃)_rr and ‖X̂‖² = λᵀ(∘_m A_mᵀA_m)λ (cheap; ~1e-8 floor).</summary>
+    private static double ErrorFromGrams(double[][] a, int[] d, double[] lambda, double[] m3, double normX)
+    {
+        int r = lambda.Length;
+        var v = Matrix<double>.Build.Dense(r, r, 1.0);
+        for (int m = 0; m < 4; m++) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
+        var l = Vector<double>.Build.DenseOfArray(lambda);
+        double hat = l * (v * l);
+        double inner = 0;
+        for (int i = 0; i < d[3]; i++)
+            for (int c = 0; c < r; c++) inner += lambda[c] * m3[i * r + c] * a[3][i * r + c];
+        double e2 = normX * normX - 2 * inner + hat;
+        return Math.Sqrt(Math.Max(0, e2)) / normX;
+    }
+
+    /// <summary>
+    /// The most negative congruence Π_m ⟨a_m,p, a_m,q⟩ over pairs of components: near −1 means two nearly identical
+    /// rank-one terms of opposite sign, the signature of a degenerate CP solution.
+    /// </summary>
+    private static double MinCongruence(double[][] a, int[] d, int r)
+    {
+        var v = Matrix<double>.Build.Dense(r, r, 1.0);
+        for (int m = 0; m < 4; m++) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
+        double min = 0;
+        for (int p = 0; p < r; p++)
+            for (int q = p + 1; q < r; q++) min = Math.Min(min, v[p, q]);
+        return min;
+    }
+
+    private static double[][] Initialise(DenseTensor x, int rank, CpOptions opt)
+    {
+        var rng = new Random(opt.Seed);
+        var a = new double[4][];
+        for (int m = 0; m < 4; m++)
+        {
+            int dm = x.Dims[m];
+            var f = new double[dm * rank];
+            for (int i = 0; i < f.Length; i++) f[i] = Init.NextGaussian(rng);
+            if (opt.HosvdInit)
+            {
+                int k = Math.Min(rank, dm);
+                var u = TruncatedSvd.LeadingLeftVectors(x.Unfold(m), k);
+                for (int i = 0; i < dm; i++)
+                    for (int c = 0; c < k; c++) f[i * rank + c] = u[i, c];
+            }
+            for (int c = 0; c < rank; c++)
+            {
+                double n = 0;
+                for (int i = 0; i < dm; i++) n += f[i * rank + c] * f[i * rank + c];
+                n = n > 0 ? Math.Sqrt(n) : 1;
+                for (int i = 0; i < dm; i++) f[i * rank + c] /= n;
+            }
+            a[m] = f;
+        }
+        return a;
+    }
+
+    /// <summary>The exact decomposition: one component per fibre of the largest mode, unit vectors elsewhere; extra components zero.</summary>
+    private static CpResult Exact(DenseTensor x, int rank)
+    {
+        int[] d = x.Dims;
+        int big = Array.IndexOf(d, d.Max());
+        var a = d.Select(n => Matrix<double>.Build.Dense(n, rank)).ToArray();
+        var lambda = new double[rank];
+        int[] others = Enumerable.Range(0, 4).Where(m => m != big).ToArray();
+        int fibres = ExactRank(d);
+        var idx = new int[4];
+        var strides = new int[4];
+        strides[3] = 1;
+        for (int m = 2; m >= 0; m--) strides[m] = strides[m + 1] * d[m + 1];
+        for (int c = 0; c < rank; c++)
+        {
+            if (c >= fibres)
+            {
+                for (int m = 0; m < 4; m++) a[m][0, c] = 1;
+                continue;
+            }
+            int rest = c;
+            for (int k = 2; k >= 0; k--)
+            {
+                idx[others[k]] = rest % d[others[k]];
+                rest /= d[others[k]];
+            }
+            foreach (int m in others) a[m][idx[m], c] = 1;
+            int baseOffset = 0;
+            foreach (int m in others) baseOffset += idx[m] * strides[m];
+            double norm = 0;
+            for (int i = 0; i < d[big]; i++)
+            {
+                double v = x.Data[baseOffset + i * strides[big]];
+                a[big][i, c] = v;
+                norm += v * v;
+            }
+            norm = Math.Sqrt(norm);
+            lambda[c] = norm;
+            if (norm > 0) for (int i = 0; i < d[big]; i++) a[big][i, c] /= norm;
+            else a[big][0, c] = 1;
+        }
+        double normX = x.FrobeniusNorm();
+        var result = new CpResult(a, lambda, 0, 0, true, false, null, normX == 0 ? 0 : Norm(lambda) / normX, 0, []);
+        return result with { RelativeError = x.RelativeErrorTo(result.Reconstruct()) };
+    }
+
+    private static double Norm(double[] v) => Math.Sqrt(v.Sum(e => e * e));
+}
