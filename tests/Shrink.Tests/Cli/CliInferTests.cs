@@ -100,4 +100,22 @@ public class CliInferTests
         var x = new Tensor(new Shape(2, 1, 28, 28), pixels.Select(p => (float)p).ToArray());
         AssertEqual(new Executor(OnnxModel.Load(model)).Run(x), TensorFiles.Read(dir.File("y.npy")));
     }
+
+    [Fact]
+    public void Infer_runs_a_fixed_batch_model_at_another_batch()
+    {
+        using var dir = new CliTempDir();
+        var dynamic = ModelZoo.Create("lenet5", seed: 4);
+        var fixedBatch = dynamic.Clone();
+        fixedBatch.SetInputShape(0, new Shape(1, 1, 28, 28));
+        string model = dir.File("fixed.onnx");
+        OnnxModel.Save(fixedBatch, model);
+        Assert.Equal(new Shape(1, 1, 28, 28), OnnxModel.Load(model).Inputs[0].Shape);
+        var x = Random(new Shape(3, 1, 28, 28), 9);
+        TensorFiles.Write(dir.File("x.pb"), x);
+
+        var r = CliRunner.Run("infer", "--model", model, "--input", dir.File("x.pb"), "--out-dir", dir.File("out"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        AssertEqual(new Executor(dynamic).Run(x), TensorFiles.Read(dir.File("out/output_0.pb")));
+    }
 }
