@@ -96,6 +96,8 @@ public static class CpAls
 
         // Factors as row-major [d_m, R] arrays with unit columns; λ carries the scale.
         var a = Initialise(x, rank, opt);
+        var grams = new double[4][];
+        for (int m = 0; m < 4; m++) grams[m] = Gram(a[m], d[m], rank);
         var lambda = new double[rank];
         int rows = d[0] * d[1], cols = d[2] * d[3];
         var t = new double[rows * rank];
@@ -109,14 +111,14 @@ public static class CpAls
         {
             it++;
             MultiplyRows(x.Data, rows, cols, KhatriRao(a[2], d[2], a[3], d[3], rank), rank, t);      // X·(A2⊙A3): [d0·d1, R]
-            Update(a, d, lambda, 0, Contract(t, a[1], d[0], d[1], rank, keepFirst: true), opt.Damping);
-            Update(a, d, lambda, 1, Contract(t, a[0], d[0], d[1], rank, keepFirst: false), opt.Damping);
+            Update(a, grams, d, lambda, 0, Contract(t, a[1], d[0], d[1], rank, keepFirst: true), opt.Damping);
+            Update(a, grams, d, lambda, 1, Contract(t, a[0], d[0], d[1], rank, keepFirst: false), opt.Damping);
             MultiplyColumns(x.Data, rows, cols, KhatriRao(a[0], d[0], a[1], d[1], rank), rank, s);   // Xᵀ·(A0⊙A1): [d2·d3, R]
-            Update(a, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
+            Update(a, grams, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
             var m3 = Contract(s, a[2], d[2], d[3], rank, keepFirst: false);
-            Update(a, d, lambda, 3, m3, opt.Damping);
+            Update(a, grams, d, lambda, 3, m3, opt.Damping);
 
-            double next = ErrorFromGrams(a, d, lambda, m3, normX);
+            double next = ErrorFromGrams(a, grams, d, lambda, m3, normX);
             ratio = Norm(lambda) / normX;
             history.Add(next);
             if (!double.IsFinite(next) || !double.IsFinite(ratio))
@@ -146,7 +148,7 @@ public static class CpAls
             var f = a[m];
             factors[m] = Matrix<double>.Build.Dense(dm, rank, (i, c) => f[i * rank + c]);
         }
-        double congruence = MinCongruence(a, d, rank);
+        double congruence = MinCongruence(grams, rank);
         if (!degenerate && congruence < -opt.MaxCongruence && ratio > 1)
         {
             degenerate = true;
@@ -241,33 +243,47 @@ public static class CpAls
         return m;
     }
 
-    /// <summary>AᵀA of a row-major [n, R] factor.</summary>
-    private static Matrix<double> Gram(double[] f, int n, int r)
+    /// <summary>AᵀA of a row-major [n, R] factor, as a row-major [R, R] array (sum of the rows' outer products).</summary>
+    private static double[] Gram(double[] f, int n, int r)
     {
-        var g = Matrix<double>.Build.Dense(r, r);
-        for (int p = 0; p < r; p++)
-            for (int q = p; q < r; q++)
+        var g = new double[r * r];
+        for (int i = 0; i < n; i++)
+        {
+            var row = f.AsSpan(i * r, r);
+            for (int p = 0; p < r; p++)
             {
-                double sum = 0;
-                for (int i = 0; i < n; i++) sum += f[i * r + p] * f[i * r + q];
-                g[p, q] = sum;
-                g[q, p] = sum;
+                double v = row[p];
+                if (v != 0) TensorPrimitives.MultiplyAdd(row, v, g.AsSpan(p * r, r), g.AsSpan(p * r, r));
             }
+        }
         return g;
     }
 
-    /// <summary>Solves the damped normal equations for factor <paramref name="mode"/>, then renormalises its columns into λ.</summary>
-    private static void Update(double[][] a, int[] d, double[] lambda, int mode, double[] mttkrp, double damping)
+    /// <summary>∘ of the Gram matrices of every mode except <paramref name="skip"/> (−1: all four), row-major [R, R].</summary>
+    private static double[] Hadamard(double[][] grams, int skip, int r)
+    {
+        var v = new double[r * r];
+        Array.Fill(v, 1.0);
+        for (int m = 0; m < grams.Length; m++)
+            if (m != skip) TensorPrimitives.Multiply(v, grams[m], v);
+        return v;
+    }
+
+    /// <summary>
+    /// Solves the damped normal equations A·(V + μI) = M + μ·A_prev·diag(λ) for factor <paramref name="mode"/>
+    /// (V = ∘ of the other modes' Grams), renormalises its columns into λ and refreshes its Gram.
+    /// </summary>
+    private static void Update(double[][] a, double[][] grams, int[] d, double[] lambda, int mode, double[] mttkrp, double damping)
     {
         int r = lambda.Length, n = d[mode];
-        var v = Matrix<double>.Build.Dense(r, r, 1.0);
-        for (int m = 0; m < a.Length; m++)
-            if (m != mode) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
-        double mu = damping * v.Diagonal().Average() + 1e-12;
+        var v = Hadamard(grams, mode, r);
+        double trace = 0;
+        for (int c = 0; c < r; c++) trace += v[c * r + c];
+        double mu = damping * trace / r + 1e-12;
         var f = a[mode];
+        var lhs = Matrix<double>.Build.Dense(r, r, (p, q) => v[p * r + q] + (p == q ? mu : 0));
         // rhsᵀ [R, n] = (M + μ·A·diag(λ))ᵀ
         var rhsT = Matrix<double>.Build.Dense(r, n, (c, i) => mttkrp[i * r + c] + mu * f[i * r + c] * lambda[c]);
-        var lhs = v + mu * Matrix<double>.Build.DenseIdentity(r);
         Matrix<double> solT;
         try
         {
@@ -277,26 +293,27 @@ public static class CpAls
         {
             solT = lhs.Svd(true).Solve(rhsT); // not positive definite numerically: least squares instead
         }
+        var sol = solT.ToArray();
         for (int c = 0; c < r; c++)
         {
             double norm = 0;
-            for (int i = 0; i < n; i++) norm += solT[c, i] * solT[c, i];
+            for (int i = 0; i < n; i++) norm += sol[c, i] * sol[c, i];
             norm = Math.Sqrt(norm);
             lambda[c] = norm;
             if (norm == 0) continue; // keep the previous unit column for a vanished component
             double scale = double.IsFinite(norm) ? 1 / norm : 1;
-            for (int i = 0; i < n; i++) f[i * r + c] = solT[c, i] * scale;
+            for (int i = 0; i < n; i++) f[i * r + c] = sol[c, i] * scale;
         }
+        grams[mode] = Gram(f, n, r);
     }
 
     /// <summary>‖X − X̂‖/‖X‖ from ‖X‖², ⟨X, X̂⟩ = Σ_r λ_r (M₃ᵀA₃)_rr and ‖X̂‖² = λᵀ(∘_m A_mᵀA_m)λ (cheap; ~1e-8 floor).</summary>
-    private static double ErrorFromGrams(double[][] a, int[] d, double[] lambda, double[] m3, double normX)
+    private static double ErrorFromGrams(double[][] a, double[][] grams, int[] d, double[] lambda, double[] m3, double normX)
     {
         int r = lambda.Length;
-        var v = Matrix<double>.Build.Dense(r, r, 1.0);
-        for (int m = 0; m < 4; m++) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
-        var l = Vector<double>.Build.DenseOfArray(lambda);
-        double hat = l * (v * l);
+        var v = Hadamard(grams, -1, r);
+        double hat = 0;
+        for (int p = 0; p < r; p++) hat += lambda[p] * TensorPrimitives.Dot(v.AsSpan(p * r, r), lambda);
         double inner = 0;
         for (int i = 0; i < d[3]; i++)
             for (int c = 0; c < r; c++) inner += lambda[c] * m3[i * r + c] * a[3][i * r + c];
@@ -308,13 +325,12 @@ public static class CpAls
     /// The most negative congruence Π_m ⟨a_m,p, a_m,q⟩ over pairs of components: near −1 means two nearly identical
     /// rank-one terms of opposite sign, the signature of a degenerate CP solution.
     /// </summary>
-    private static double MinCongruence(double[][] a, int[] d, int r)
+    private static double MinCongruence(double[][] grams, int r)
     {
-        var v = Matrix<double>.Build.Dense(r, r, 1.0);
-        for (int m = 0; m < 4; m++) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
+        var v = Hadamard(grams, -1, r);
         double min = 0;
         for (int p = 0; p < r; p++)
-            for (int q = p + 1; q < r; q++) min = Math.Min(min, v[p, q]);
+            for (int q = p + 1; q < r; q++) min = Math.Min(min, v[p * r + q]);
         return min;
     }
 
