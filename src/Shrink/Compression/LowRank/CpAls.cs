@@ -71,8 +71,8 @@ public sealed record CpResult(
 /// <summary>
 /// CP (CANDECOMP/PARAFAC) of a 4-way tensor by alternating least squares, in double precision: HOSVD start, unit-norm
 /// factors with weights λ, damped normal equations, stop on a relative-error plateau or after
-/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖. Each sweep costs two products of the tensor
-/// (as a [d0·d1, d2·d3] matrix) with Khatri–Rao products, 2·numel·R multiply-adds.
+/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖ and on cancelling pairs. Each sweep costs three
+/// blocked passes over the tensor (about 3·numel·R multiply-adds) and never stores an out·in×R intermediate.
 /// </summary>
 public static class CpAls
 {
@@ -99,9 +99,6 @@ public static class CpAls
         var grams = new double[4][];
         for (int m = 0; m < 4; m++) grams[m] = Gram(a[m], d[m], rank);
         var lambda = new double[rank];
-        int rows = d[0] * d[1], cols = d[2] * d[3];
-        var t = new double[rows * rank];
-        var s = new double[cols * rank];
         var history = new List<double>();
         double err = double.PositiveInfinity, ratio = 0;
         bool converged = false, degenerate = false;
@@ -110,10 +107,10 @@ public static class CpAls
         while (it < opt.MaxIterations)
         {
             it++;
-            MultiplyRows(x.Data, rows, cols, KhatriRao(a[2], d[2], a[3], d[3], rank), rank, t);      // X·(A2⊙A3): [d0·d1, R]
-            Update(a, grams, d, lambda, 0, Contract(t, a[1], d[0], d[1], rank, keepFirst: true), opt.Damping);
-            Update(a, grams, d, lambda, 1, Contract(t, a[0], d[0], d[1], rank, keepFirst: false), opt.Damping);
-            MultiplyColumns(x.Data, rows, cols, KhatriRao(a[0], d[0], a[1], d[1], rank), rank, s);   // Xᵀ·(A0⊙A1): [d2·d3, R]
+            var k23 = KhatriRao(a[2], d[2], a[3], d[3], rank);                // [kh·kw, R]
+            Update(a, grams, d, lambda, 0, MttkrpChannels(x.Data, d, k23, a[1], rank, outMode: true), opt.Damping);
+            Update(a, grams, d, lambda, 1, MttkrpChannels(x.Data, d, k23, a[0], rank, outMode: false), opt.Damping);
+            var s = SpatialProjection(x.Data, d, a[0], a[1], rank);           // [kh·kw, R]: X contracted with A0, A1
             Update(a, grams, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
             var m3 = Contract(s, a[2], d[2], d[3], rank, keepFirst: false);
             Update(a, grams, d, lambda, 3, m3, opt.Damping);
@@ -191,38 +188,62 @@ public static class CpAls
         return k;
     }
 
-    /// <summary>result[rows, R] = X[rows, cols]·K[cols, R], all row-major.</summary>
-    private static void MultiplyRows(double[] x, int rows, int cols, double[] k, int r, double[] result)
+    /// <summary>
+    /// MTTKRP of a channel mode, blocked so that X·(A2⊙A3) [out·in, R] is never stored: with t = Σ_j X[o, c, j]·K[j, :],
+    /// outMode → M[o, :] = Σ_c t∘F[c, :] (F = A1); else M[c, :] = Σ_o t∘F[o, :] (F = A0). j runs over (kh, kw).
+    /// </summary>
+    private static double[] MttkrpChannels(double[] x, int[] d, double[] k, double[] f, int r, bool outMode)
     {
-        Array.Clear(result);
-        void Row(int i)
+        int d0 = d[0], d1 = d[1], jn = d[2] * d[3];
+        int rows = outMode ? d0 : d1, inner = outMode ? d1 : d0;
+        var m = new double[rows * r];
+        void Row(int row)
         {
-            var dst = result.AsSpan(i * r, r);
-            for (int j = 0; j < cols; j++)
+            var dst = m.AsSpan(row * r, r);
+            var t = new double[r];
+            for (int q = 0; q < inner; q++)
             {
-                double v = x[i * cols + j];
-                if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(j * r, r), v, dst, dst);
+                int o = outMode ? row : q, c = outMode ? q : row;
+                Array.Clear(t);
+                int src = (o * d1 + c) * jn;
+                for (int j = 0; j < jn; j++)
+                {
+                    double v = x[src + j];
+                    if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(j * r, r), v, t, t);
+                }
+                TensorPrimitives.MultiplyAdd(t, f.AsSpan(q * r, r), dst, dst);
             }
         }
-        if ((long)rows * cols * r < 1 << 21) for (int i = 0; i < rows; i++) Row(i);
+        if ((long)d0 * d1 * jn * r < 1 << 21) for (int i = 0; i < rows; i++) Row(i);
         else Parallel.For(0, rows, Row);
+        return m;
     }
 
-    /// <summary>result[cols, R] = X[rows, cols]ᵀ·K[rows, R], all row-major.</summary>
-    private static void MultiplyColumns(double[] x, int rows, int cols, double[] k, int r, double[] result)
+    /// <summary>S[j, :] = Σ_{o,c} X[o, c, j]·(A0[o, :]∘A1[c, :]) [kh·kw, R], accumulated per thread and summed.</summary>
+    private static double[] SpatialProjection(double[] x, int[] d, double[] a0, double[] a1, int r)
     {
-        Array.Clear(result);
-        void Col(int j)
+        int d0 = d[0], d1 = d[1], jn = d[2] * d[3];
+        var total = new double[jn * r];
+        var gate = new object();
+        int chunks = (long)d0 * d1 * jn * r < 1 << 21 ? 1 : Math.Min(d0, Environment.ProcessorCount * 2);
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks == 1 ? 1 : -1 }, ch =>
         {
-            var dst = result.AsSpan(j * r, r);
-            for (int i = 0; i < rows; i++)
-            {
-                double v = x[i * cols + j];
-                if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(i * r, r), v, dst, dst);
-            }
-        }
-        if ((long)rows * cols * r < 1 << 21) for (int j = 0; j < cols; j++) Col(j);
-        else Parallel.For(0, cols, Col);
+            var local = new double[jn * r];
+            var w = new double[r];
+            for (int o = ch * d0 / chunks; o < (ch + 1) * d0 / chunks; o++)
+                for (int c = 0; c < d1; c++)
+                {
+                    TensorPrimitives.Multiply(a0.AsSpan(o * r, r), a1.AsSpan(c * r, r), w);
+                    int src = (o * d1 + c) * jn;
+                    for (int j = 0; j < jn; j++)
+                    {
+                        double v = x[src + j];
+                        if (v != 0) TensorPrimitives.MultiplyAdd(w, v, local.AsSpan(j * r, r), local.AsSpan(j * r, r));
+                    }
+                }
+            lock (gate) TensorPrimitives.Add(total, local, total);
+        });
+        return total;
     }
 
     /// <summary>
@@ -346,7 +367,7 @@ public static class CpAls
             if (opt.HosvdInit)
             {
                 int k = Math.Min(rank, dm);
-                var u = TruncatedSvd.LeadingLeftVectors(x.Unfold(m), k);
+                var u = x.LeadingModeVectors(m, k).Vectors;
                 for (int i = 0; i < dm; i++)
                     for (int c = 0; c < k; c++) f[i * rank + c] = u[i, c];
             }
