@@ -1,1 +1,1 @@
-System.Console.WriteLine("bench");
+Shrink.Bench.GemmBench.RunArgs(args);

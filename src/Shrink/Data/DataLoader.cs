@@ -40,7 +40,8 @@ public sealed record DataLoaderOptions
 /// <summary>
 /// One batch: images [B,C,H,W] (normalised and augmented as the loader's options say), their labels and their
 /// indices into the loader's data set. The storage is reused: a batch is valid until the next one is requested
-/// from the same enumeration (or the enumeration ends) — copy what must outlive that.
+/// from the same enumeration (or the enumeration ends) — copy what must outlive that, and never dispose
+/// <see cref="Images"/> (the loader owns it).
 /// </summary>
 public sealed class Batch
 {

@@ -86,7 +86,7 @@ public sealed class Dataset
         if (_bytes is not null)
         {
             var src = _bytes.AsSpan(checked((int)offset), n);
-            for (int i = 0; i < n; i++) destination[i] = src[i] * (1f / 255f);
+            for (int i = 0; i < n; i++) destination[i] = src[i] / 255f;
         }
         else
         {

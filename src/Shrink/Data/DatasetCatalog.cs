@@ -95,7 +95,6 @@ public static class DatasetCatalog
 
     private static DataSplits LoadFolder(string folder, Layout layout, string name)
     {
-        var watch = Stopwatch.StartNew();
         try
         {
             var known = FindKnown(name);
@@ -108,7 +107,6 @@ public static class DatasetCatalog
                 _ => throw new UnreachableException(layout.Format),
             };
             splits.CheckConsistent();
-            Debug.WriteLine($"Loaded {name} from {folder} in {watch.ElapsedMilliseconds} ms");
             return splits with { Name = name, Source = folder, Format = layout.Format! };
         }
         catch (ShrinkException e)
@@ -240,7 +238,8 @@ public static class DatasetCatalog
     private static string ExpandHome(string path) =>
         path.StartsWith('~') ? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + path[1..] : path;
 
-    private static string CanonicalName(string name)
+    /// <summary>The catalogue name for a data set name or alias ("Fashion_MNIST" → "fashion-mnist"); unknown names are returned trimmed.</summary>
+    public static string CanonicalName(string name)
     {
         string lower = name.Trim().ToLowerInvariant();
         foreach (var k in KnownSets)

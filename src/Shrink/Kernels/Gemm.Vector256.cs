@@ -60,6 +60,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Row-streaming GEMV chunk, Vector256: y[j] = sum_p x[p]·mat[p·ld + j] for j in [0, len), p in order (4 rows per pass).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemvN256(int k, float* x, float* mat, nint ld, int len, float* y)
     {
         new Span<float>(y, len).Clear();
@@ -92,6 +93,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Dot-product GEMV chunk, Vector256: y[j] = dot(x, mat + j·ld) over k, two accumulators per row, four rows at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemvT256(int k, float* x, float* mat, nint ld, int len, float* y)
     {
         int j = 0;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Shrink.Kernels;
 
@@ -51,7 +52,7 @@ public static unsafe partial class Gemm
         get
         {
             var hw = s_scalarForced ? GemmLevel.Scalar
-                : Vector512.IsHardwareAccelerated ? GemmLevel.Vector512
+                : Vector512.IsHardwareAccelerated && Avx512F.IsSupported ? GemmLevel.Vector512
                 : Vector256.IsHardwareAccelerated ? GemmLevel.Vector256
                 : Vector128.IsHardwareAccelerated ? GemmLevel.Vector128
                 : GemmLevel.Scalar;
@@ -61,19 +62,23 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Multiply-adds below which a call stays on the calling thread (a fork-join costs a few µs).</summary>
-    internal const long ParallelThreshold = 1L << 18;
+    internal const long ParallelThreshold = 1L << 19;
 
     private readonly struct Tier(int mr, int nr, int mc, int kc, int nc,
-        delegate*<int, float*, float*, float*, nint, float, float, void> kernel)
+        delegate*<int, float*, float*, float*, nint, float, float, void> kernel,
+        delegate*<int, float*, float*, float*, nint, float, float, int, void>[]? rowKernels = null)
     {
         public readonly int MR = mr, NR = nr, MC = mc, KC = kc, NC = nc;
+        /// <summary>Full MR×NR tiles only; edge tiles go through a temporary.</summary>
         public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Kernel = kernel;
+        /// <summary>If set, [r - 1] handles r rows and any column count directly (masked), full tiles included.</summary>
+        public readonly delegate*<int, float*, float*, float*, nint, float, float, int, void>[]? RowKernels = rowKernels;
     }
 
     // MC·KC floats of packed A stay in L2 (1 MB/core); a KC×NR micro-panel of B stays in L1; KC×NC in L3.
     private static Tier GetTier(GemmLevel level) => level switch
     {
-        GemmLevel.Vector512 => new Tier(MR512, NR512, 14 * 24, 256, 32 * 64, &Kernel512),
+        GemmLevel.Vector512 => new Tier(MR512, NR512, 14 * 24, 256, 32 * 64, null, s_kernels512),
         GemmLevel.Vector256 => new Tier(MR256, NR256, 6 * 48, 256, 16 * 128, &Kernel256),
         GemmLevel.Vector128 => new Tier(MR128, NR128, 6 * 48, 256, 8 * 256, &Kernel128),
         _ => new Tier(MRScalar, NRScalar, 4 * 64, 256, 4 * 512, &KernelScalar),
@@ -84,6 +89,7 @@ public static unsafe partial class Gemm
 
     // ---------------------------------------------------------------- k = 0 / alpha = 0
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
     {
         for (int i = 0; i < m; i++)
@@ -100,6 +106,7 @@ public static unsafe partial class Gemm
 
     /// <summary>y[j·incy] = alpha·Σ_p x[p·incx]·M(p, j) + beta·y[j·incy], j &lt; len, where M(p, j) = mat[j·ld + p]
     /// when <paramref name="matT"/> (dot products) and mat[p·ld + j] otherwise (row streaming).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemv(GemmLevel level, int k, int len, float alpha, float* x, int incx, float* mat, int ld,
         bool matT, float beta, float* y, int incy)
     {
@@ -138,6 +145,7 @@ public static unsafe partial class Gemm
         public float* X, Mat, Y;
         public bool MatT;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int chunk)
         {
             int j0 = chunk * GemvChunk, len = Math.Min(GemvChunk, Len - j0);
@@ -158,6 +166,7 @@ public static unsafe partial class Gemm
 
     // ---------------------------------------------------------------- packed, blocked GEMM
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Packed(GemmLevel level, bool tA, bool tB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
@@ -174,13 +183,15 @@ public static unsafe partial class Gemm
             task.Invoke(0);
             return;
         }
-        // Split C into tm×tn rectangles (tm·tn = threads) aligned to MR/NR, minimising the largest one plus
-        // the redundant packing (A is packed tn times, B tm times).
+        // Split C into tm×tn rectangles aligned to MR/NR, minimising the largest one plus the redundant packing
+        // (A is packed tn times, B tm times). Big problems get 3 rectangles per thread, handed out dynamically,
+        // so a core slowed down by another process does not hold the whole call back.
+        int parts = (long)m * n * k >= (1L << 26) ? threads * 3 : threads;
         long best = long.MaxValue;
-        for (int tm = 1; tm <= threads; tm++)
+        for (int tm = 1; tm <= parts; tm++)
         {
-            if (threads % tm != 0) continue;
-            int tn = threads / tm;
+            if (parts % tm != 0) continue;
+            int tn = parts / tm;
             int mc = RoundUp(CeilDiv(m, tm), tier.MR), nc = RoundUp(CeilDiv(n, tn), tier.NR);
             long cost = (long)mc * nc * k + (long)k * (mc + nc) * 4;
             if (cost < best) { best = cost; task.Tn = tn; task.MChunk = mc; task.NChunk = nc; }
@@ -200,6 +211,7 @@ public static unsafe partial class Gemm
         public float Alpha, Beta;
         public float* A, B, C;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
             int i0 = index / Tn * MChunk, j0 = index % Tn * NChunk;
@@ -210,6 +222,8 @@ public static unsafe partial class Gemm
             Blocked(in Tier, TA, TB, m, n, K, Alpha, a, Lda, b, Ldb, Beta, C + (nint)i0 * Ldc + j0, Ldc);
         }
     }
+
+    private const int MaxTile = 6 * 16; // largest MR·NR among the tiers that use a temporary for edge tiles
 
     [ThreadStatic] private static float[]? t_packA;
     [ThreadStatic] private static float[]? t_packB;
@@ -223,6 +237,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Single-threaded GotoBLAS loop nest over one rectangle of C.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked(in Tier t, bool tA, bool tB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
     {
@@ -233,8 +248,9 @@ public static unsafe partial class Gemm
         int ncStep = RoundUp(CeilDiv(n, CeilDiv(n, t.NC)), NR);
         float* pa = PackBuffer(ref t_packA, mcStep * kcStep);
         float* pb = PackBuffer(ref t_packB, kcStep * ncStep);
-        float* tile = stackalloc float[MR512 * NR512];
+        float* tile = stackalloc float[MaxTile];
         var kernel = t.Kernel;
+        var rowKernels = t.RowKernels;
 
         for (int jc = 0; jc < n; jc += ncStep)
         {
@@ -257,7 +273,11 @@ public static unsafe partial class Gemm
                             int mr = Math.Min(MR, mc - ir);
                             float* ap = pa + (nint)ir * kc;
                             float* cp = c + (nint)(ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR)
+                            if (rowKernels != null)
+                            {
+                                rowKernels[mr - 1](kc, ap, bp, cp, ldc, alpha, betaEff, nr);
+                            }
+                            else if (mr == MR && nr == NR)
                             {
                                 kernel(kc, ap, bp, cp, ldc, alpha, betaEff);
                             }
@@ -280,6 +300,7 @@ public static unsafe partial class Gemm
 
     /// <summary>Packs an mc×kc block of op(A) (starting at <paramref name="a"/>) into MR-row slivers: sliver s holds,
     /// for each p, the MR values op(A)[s·MR + r, p]; rows past mc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(bool tA, float* a, int lda, int mc, int kc, int MR, float* dst)
     {
         for (int i = 0; i < mc; i += MR)
@@ -296,6 +317,11 @@ public static unsafe partial class Gemm
                     for (; r < MR; r++) d[r] = 0;
                 }
             }
+            else if (mr == MR && MR >= 8 && Avx.IsSupported)
+            {
+                // op(A)[i + r, p] = a[(i + r)·lda + p]: 8×8 register transposes (the last row block may overlap).
+                TransposePanel(a + (nint)i * lda, lda, MR, kc, dst);
+            }
             else
             {
                 // op(A)[i + r, p] = a[(i + r)·lda + p]: contiguous in p; write with stride MR.
@@ -311,8 +337,65 @@ public static unsafe partial class Gemm
         }
     }
 
+    /// <summary>Copies one row of a B panel (NR is a multiple of 4); cheaper than a memcpy call for 16–128 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyPanelRow(float* src, float* dst, int nr)
+    {
+        int q = 0;
+        if (Vector512.IsHardwareAccelerated) for (; q + 16 <= nr; q += 16) Vector512.Store(Vector512.Load(src + q), dst + q);
+        if (Vector256.IsHardwareAccelerated) for (; q + 8 <= nr; q += 8) Vector256.Store(Vector256.Load(src + q), dst + q);
+        if (Vector128.IsHardwareAccelerated) for (; q + 4 <= nr; q += 4) Vector128.Store(Vector128.Load(src + q), dst + q);
+        for (; q < nr; q++) dst[q] = src[q];
+    }
+
+    /// <summary>dst[p·width + r] = src[r·ld + p] for r &lt; width (≥ 8), p &lt; kc: a width-row strip transposed into
+    /// a packed panel with 8×8 AVX register transposes; the last row block overlaps the previous one when
+    /// width is not a multiple of 8 (it rewrites the same values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransposePanel(float* src, nint ld, int width, int kc, float* dst)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            for (int r = 0; r < width; r += 8)
+            {
+                int r0 = Math.Min(r, width - 8);
+                Transpose8x8(src + r0 * ld + p, ld, dst + p * width + r0, width);
+            }
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < width; r++) dst[p * width + r] = src[r * ld + p];
+    }
+
+    /// <summary>Writes the transpose of the 8×8 block at src (row stride ld) to dst (row stride dstStride).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* src, nint ld, float* dst, nint dstStride)
+    {
+        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + ld);
+        var r2 = Avx.LoadVector256(src + 2 * ld); var r3 = Avx.LoadVector256(src + 3 * ld);
+        var r4 = Avx.LoadVector256(src + 4 * ld); var r5 = Avx.LoadVector256(src + 5 * ld);
+        var r6 = Avx.LoadVector256(src + 6 * ld); var r7 = Avx.LoadVector256(src + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + dstStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(s3, s7, 0x31));
+    }
+
     /// <summary>Packs a kc×nc block of op(B) into NR-column panels: panel t holds, for each p, the NR values
     /// op(B)[p, t·NR + j]; columns past nc are zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(bool tB, float* b, int ldb, int kc, int nc, int NR, float* dst)
     {
         for (int j = 0; j < nc; j += NR)
@@ -324,7 +407,7 @@ public static unsafe partial class Gemm
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = b + (nint)p * ldb + j, d = dst + p * NR;
-                    if (nr == NR) Buffer.MemoryCopy(src, d, NR * sizeof(float), NR * sizeof(float));
+                    if (nr == NR) CopyPanelRow(src, d, NR);
                     else
                     {
                         int q = 0;
@@ -332,6 +415,10 @@ public static unsafe partial class Gemm
                         for (; q < NR; q++) d[q] = 0;
                     }
                 }
+            }
+            else if (nr == NR && NR >= 8 && Avx.IsSupported)
+            {
+                TransposePanel(b + (nint)j * ldb, ldb, NR, kc, dst);
             }
             else
             {

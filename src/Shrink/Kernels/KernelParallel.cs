@@ -40,6 +40,7 @@ public static unsafe class KernelParallel
 
     /// <summary>Struct-generic variant of <see cref="For(int, Action{int})"/>: no allocation. The same
     /// <paramref name="body"/> instance is shared by all threads (it is passed by reference).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For<TBody>(int count, ref TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 0) return;
@@ -112,9 +113,11 @@ public static unsafe class KernelParallel
 
     [ThreadStatic] private static bool t_inside;
 
-    /// <summary>How long an idle worker polls for new work before blocking (iterations of Thread.SpinWait(20)).</summary>
-    private const int SpinIterations = 4000;
+    /// <summary>How long an idle worker polls for new work before blocking: back-to-back kernel calls (a training
+    /// step) find it awake (~0.3 µs fork-join instead of a futex wake-up), yet an idle process burns no CPU.</summary>
+    private static readonly long s_spinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Work()
     {
         int count = s_count;
@@ -158,11 +161,11 @@ public static unsafe class KernelParallel
         long seen = 0;
         while (true)
         {
-            int spins = 0;
+            long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + s_spinTicks;
             long gen;
             while ((gen = Volatile.Read(ref s_generation)) == seen)
             {
-                if (spins++ < SpinIterations) { Thread.SpinWait(20); continue; }
+                if (System.Diagnostics.Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(8); continue; }
                 lock (s_lock)
                 {
                     s_sleepers++;

@@ -56,7 +56,7 @@ public sealed class Conv : Operator
         inputs.Length == 3 ? outputs[0].Length : 0;
 
     /// <summary>Sizes of one run, derived from the tensors.</summary>
-    private readonly record struct Dims(int N, int Cin, int H, int W, int Cout, int Cgin, int Cgout, int K, int P,
+    private readonly record struct Dims(int N, int Cin, int H, int W, int Cout, int G, int Cgin, int Cgout, int K, int P,
         bool Depthwise, bool Pointwise, Window2d Geo)
     {
         public int InImage => Cin * H * W;
@@ -72,7 +72,7 @@ public sealed class Conv : Operator
         bool depthwise = Group > 1 && Group == cin;
         bool pointwise = kh == 1 && kw == 1 && Strides[0] == 1 && Strides[1] == 1 && Pads.All(p => p == 0);
         int cgin = cin / Group;
-        return new Dims(n, cin, h, wd, cout, cgin, cout / Group, cgin * kh * kw, oh * ow, depthwise, pointwise, geo);
+        return new Dims(n, cin, h, wd, cout, Group, cgin, cout / Group, cgin * kh * kw, oh * ow, depthwise, pointwise, geo);
     }
 
     private static bool RunParallel(in Dims d) =>
@@ -108,7 +108,7 @@ public sealed class Conv : Operator
         float[]? col = d.Pointwise ? null : ArrayPool<float>.Shared.Rent(d.K * d.P);
         try
         {
-            for (int g = 0; g < Math.Max(1, d.Cout / d.Cgout); g++)
+            for (int g = 0; g < d.G; g++)
             {
                 var xg = x.Slice(g * d.Cgin * d.H * d.W, d.Cgin * d.H * d.W);
                 ReadOnlySpan<float> src = xg;
@@ -178,7 +178,7 @@ public sealed class Conv : Operator
         float[]? col = d.Pointwise ? null : ArrayPool<float>.Shared.Rent(d.K * d.P);
         try
         {
-            for (int g = 0; g < d.Cout / d.Cgout; g++)
+            for (int g = 0; g < d.G; g++)
             {
                 var wg = w.Slice(g * d.Cgout * d.K, d.Cgout * d.K);
                 var dyg = dy.Slice(g * d.Cgout * d.P, d.Cgout * d.P);
@@ -212,7 +212,7 @@ public sealed class Conv : Operator
         float[]? col = d.Pointwise ? null : ArrayPool<float>.Shared.Rent(d.K * d.P);
         try
         {
-            for (int g = 0; g < d.Cout / d.Cgout; g++)
+            for (int g = 0; g < d.G; g++)
             {
                 var xg = x.Slice(g * d.Cgin * d.H * d.W, d.Cgin * d.H * d.W);
                 ReadOnlySpan<float> src = xg;

@@ -13,7 +13,7 @@ public class ElementwiseShapeTests
     [Fact]
     public void Broadcasting_mismatch_through_AddNode_names_node_op_and_both_shapes()
     {
-        var g = new Graph.Graph();
+        var g = new Shrink.Graph.Graph();
         var a = g.AddInput("a", S(-1, 3, 4, 5));
         var b = g.AddInput("b", S(4, 1, 1));
         var e = Assert.Throws<ShapeMismatchException>(() => g.AddNode(new Add(), [a, b], "residual"));
@@ -66,7 +66,7 @@ public class ElementwiseShapeTests
     [InlineData(new[] { 8, 16 }, new[] { 0, 0, 0 }, "rank 2")]
     public void Reshape_that_does_not_fit_is_rejected(int[] x, int[] target, string expected)
     {
-        var g = new Graph.Graph();
+        var g = new Shrink.Graph.Graph();
         var v = g.AddInput("x", new Shape(x));
         var e = Assert.Throws<ShapeMismatchException>(() => g.AddNode(new Reshape { Shape = target }, [v], "flat"));
         Assert.Contains("'flat' (Reshape)", e.Message);
@@ -79,7 +79,7 @@ public class ElementwiseShapeTests
     {
         Assert.Equal(S(-1, 7, 4, 4), Infer(new Concat { Axis = 1 }, S(-1, 3, 4, 4), S(-1, 4, 4, 4)));
         Assert.Equal(S(-1, 3), Infer(new Concat { Axis = 0 }, S(-1, 3), S(2, 3)));
-        var g = new Graph.Graph();
+        var g = new Shrink.Graph.Graph();
         var a = g.AddInput("a", S(-1, 3, 4, 4));
         var b = g.AddInput("b", S(-1, 3, 5, 4));
         var e = Assert.Throws<ShapeMismatchException>(() => g.AddNode(new Concat { Axis = 1 }, [a, b], "cat"));

@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using Google.Protobuf;
+using Shrink.Onnx.Proto;
+using Shrink.Tensors;
+
+namespace Shrink.Onnx;
+
+/// <summary>
+/// A tensor known while importing: an initializer, a Constant node's value, or a folded shape computation. Holds
+/// either floats or integers (int64; smaller integer and bool types widen). Integer elements may be symbolic:
+/// <see cref="Batch"/> stands for the (dynamic) batch dimension read by a Shape node, <see cref="Unknown"/> for any
+/// other dimension not known before run time.
+/// </summary>
+internal sealed class ConstTensor
+{
+    public const long Batch = long.MinValue;
+    public const long Unknown = long.MinValue + 1;
+
+    private ConstTensor(int[] dims, float[]? floats, long[]? ints)
+    {
+        Dims = dims;
+        Floats = floats;
+        Ints = ints;
+    }
+
+    public static ConstTensor OfFloats(int[] dims, float[] values) => new(dims, values, null);
+    public static ConstTensor OfInts(int[] dims, long[] values) => new(dims, null, values);
+
+    public int[] Dims { get; }
+    public float[]? Floats { get; }
+    public long[]? Ints { get; }
+    public bool IsFloat => Floats is not null;
+    public int Length => IsFloat ? Floats!.Length : Ints!.Length;
+    public int Rank => Dims.Length;
+
+    /// <summary>True when some integer element is <see cref="Batch"/> or <see cref="Unknown"/>.</summary>
+    public bool IsSymbolic => Ints is { } v && v.Any(IsSymbol);
+
+    public static bool IsSymbol(long v) => v is Batch or Unknown;
+
+    /// <summary>The elements as doubles (symbols must not be present).</summary>
+    public double this[int i] => IsFloat ? Floats![i] : Ints![i];
+
+    /// <summary>The same elements taken at <paramref name="sources"/> (data movement: gather, slice, concat...).</summary>
+    public ConstTensor Take(int[] dims, int[] sources) =>
+        IsFloat ? OfFloats(dims, sources.Select(i => Floats![i]).ToArray()) : OfInts(dims, sources.Select(i => Ints![i]).ToArray());
+
+    public ConstTensor WithDims(int[] dims) => IsFloat ? OfFloats(dims, Floats!) : OfInts(dims, Ints!);
+
+    public Tensor ToTensor() =>
+        new(new Shape(Dims), IsFloat ? (float[])Floats!.Clone() : Ints!.Select(v => (float)v).ToArray());
+
+    public long[] AsLongs() => IsFloat ? Floats!.Select(f => (long)f).ToArray() : Ints!;
+
+    public override string ToString() =>
+        $"[{string.Join(",", Dims)}] {(IsFloat ? string.Join(",", Floats!.Take(8)) : string.Join(",", Ints!.Take(8).Select(v => v == Batch ? "N" : v == Unknown ? "?" : v.ToString())))}";
+
+    // ---- TensorProto ----
+
+    /// <summary>Reads a TensorProto (raw_data or typed fields). Throws <see cref="OnnxImportException"/> for types Shrink cannot hold.</summary>
+    public static ConstTensor FromProto(TensorProto t, string what)
+    {
+        if (t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0)
+            throw new OnnxImportException($"{what} '{t.Name}' keeps its data in an external file; save the model with its weights inside the .onnx file.");
+        int[] dims = t.Dims.Select(d => d < 0 || d > int.MaxValue ? throw new OnnxImportException($"{what} '{t.Name}' has invalid dimension {d}.") : (int)d).ToArray();
+        long count = 1;
+        foreach (int d in dims) count *= d;
+        if (count > int.MaxValue) throw new OnnxImportException($"{what} '{t.Name}' is too large ({count} elements).");
+        int n = (int)count;
+        var type = (TensorProto.Types.DataType)t.DataType;
+        var raw = t.HasRawData ? t.RawData.Span : ReadOnlySpan<byte>.Empty;
+        bool useRaw = t.HasRawData;
+        ConstTensor result;
+        switch (type)
+        {
+            case TensorProto.Types.DataType.Float:
+            {
+                var v = new float[n];
+                if (useRaw)
+                {
+                    Check(raw.Length, n * 4);
+                    for (int i = 0; i < n; i++) v[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]);
+                }
+                else { Check(t.FloatData.Count, n); t.FloatData.CopyTo(v, 0); }
+                result = OfFloats(dims, v);
+                break;
+            }
+            case TensorProto.Types.DataType.Double:
+            {
+                var v = new float[n];
+                if (useRaw)
+                {
+                    Check(raw.Length, n * 8);
+                    for (int i = 0; i < n; i++) v[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]);
+                }
+                else { Check(t.DoubleData.Count, n); for (int i = 0; i < n; i++) v[i] = (float)t.DoubleData[i]; }
+                result = OfFloats(dims, v);
+                break;
+            }
+            case TensorProto.Types.DataType.Float16:
+            {
+                var v = new float[n];
+                if (useRaw)
+                {
+                    Check(raw.Length, n * 2);
+                    for (int i = 0; i < n; i++) v[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]));
+                }
+                else { Check(t.Int32Data.Count, n); for (int i = 0; i < n; i++) v[i] = (float)BitConverter.UInt16BitsToHalf((ushort)t.Int32Data[i]); }
+                result = OfFloats(dims, v);
+                break;
+            }
+            case TensorProto.Types.DataType.Int64:
+            {
+                var v = new long[n];
+                if (useRaw)
+                {
+                    Check(raw.Length, n * 8);
+                    for (int i = 0; i < n; i++) v[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]);
+                }
+                else { Check(t.Int64Data.Count, n); t.Int64Data.CopyTo(v, 0); }
+                result = OfInts(dims, v);
+                break;
+            }
+            case TensorProto.Types.DataType.Int32 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Int8
+                or TensorProto.Types.DataType.Uint8 or TensorProto.Types.DataType.Uint16 or TensorProto.Types.DataType.Bool:
+            {
+                var v = new long[n];
+                if (useRaw)
+                {
+                    int size = type switch
+                    {
+                        TensorProto.Types.DataType.Int32 => 4,
+                        TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Uint16 => 2,
+                        _ => 1,
+                    };
+                    Check(raw.Length, n * size);
+                    for (int i = 0; i < n; i++)
+                        v[i] = type switch
+                        {
+                            TensorProto.Types.DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]),
+                            TensorProto.Types.DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
+                            TensorProto.Types.DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
+                            TensorProto.Types.DataType.Int8 => (sbyte)raw[i],
+                            _ => raw[i],
+                        };
+                }
+                else { Check(t.Int32Data.Count, n); for (int i = 0; i < n; i++) v[i] = t.Int32Data[i]; }
+                result = OfInts(dims, v);
+                break;
+            }
+            default:
+                throw new OnnxImportException($"{what} '{t.Name}' has element type {type}, which Shrink does not support (float, double, float16 and integer types only).");
+        }
+        return result;
+
+        void Check(int have, int need)
+        {
+            if (have != need)
+                throw new OnnxImportException($"{what} '{t.Name}' of shape [{string.Join(",", dims)}] holds {have} {(useRaw ? "bytes" : "values")}, expected {need} (truncated or corrupt file).");
+        }
+    }
+
+    /// <summary>A float32 initializer with raw little-endian data.</summary>
+    public static TensorProto FloatProto(string name, Shape shape, ReadOnlySpan<float> values)
+    {
+        var bytes = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(bytes) };
+        foreach (int d in shape.Dims) t.Dims.Add(d);
+        return t;
+    }
+
+    /// <summary>An int64 initializer (1-D unless <paramref name="dims"/> given).</summary>
+    public static TensorProto Int64Proto(string name, long[] values, int[]? dims = null)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        foreach (int d in dims ?? [values.Length]) t.Dims.Add(d);
+        t.Int64Data.Add(values);
+        return t;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Shrink.Data;
+using Shrink.Execution.Losses;
+using Shrink.Execution.Optimizers;
+using Shrink.Execution.Schedules;
+using Shrink.Graph;
+
+namespace Shrink.Training;
+
+/// <summary>
+/// A training recipe. Defaults: SGD with Nesterov momentum 0.9, weight decay 5e-4, one-cycle LR peaking at
+/// <see cref="LearningRate"/> (0.1), label smoothing 0.1, batch 64, 10% of the training split held out for validation.
+/// </summary>
+public sealed record TrainingOptions
+{
+    public int Epochs { get; init; } = 1;
+    public int BatchSize { get; init; } = 64;
+    public float LearningRate { get; init; } = 0.1f;
+    public double Momentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 5e-4;
+    public bool Nesterov { get; init; } = true;
+    public float LabelSmoothing { get; init; } = 0.1f;
+    /// <summary>"onecycle", "cosine" (with 1 epoch... of warm-up capped at 5% of steps) or "constant".</summary>
+    public string Schedule { get; init; } = "onecycle";
+    /// <summary>"sgd" or "adamw".</summary>
+    public string Optimizer { get; init; } = "sgd";
+    public int Seed { get; init; }
+    public Augmentation? Augmentation { get; init; }
+    public double ValidationFraction { get; init; } = 0.1;
+    /// <summary>Cap on optimizer steps per epoch (quick runs, dry runs); null for full epochs.</summary>
+    public int? MaxStepsPerEpoch { get; init; }
+    /// <summary>Cap on validation samples evaluated after each epoch; null for the whole split.</summary>
+    public int? MaxValidationSamples { get; init; }
+    /// <summary>Teacher for knowledge distillation (its logits join the loss); null for plain cross-entropy.</summary>
+    public Graph.Graph? Teacher { get; init; }
+    public float DistillationTemperature { get; init; } = 4f;
+    public float DistillationAlpha { get; init; } = 0.7f;
+}
+
+/// <summary>Reported after every step (and with <see cref="Validation"/> set at the end of each epoch).</summary>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int StepsPerEpoch, double Loss, double Accuracy,
+    double ImagesPerSecond, TimeSpan Elapsed, TimeSpan Remaining, float LearningRate, EvalResult? Validation = null);
+
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, EvalResult Validation, double Seconds);
+
+public sealed record TrainingResult(IReadOnlyList<EpochRecord> Epochs, EvalResult BestValidation, int BestEpoch, double Seconds);
+
+/// <summary>
+/// Trains a model over epochs of a data set: seeded validation split carved from the training split, z-normalisation
+/// from the training split, progress after each step, validation after each epoch, and the best epoch's weights kept
+/// (written through <paramref name="onBest"/> when given).
+/// </summary>
+public static class TrainingRun
+{
+    public static TrainingResult Fit(Graph.Graph graph, DataSplits data, TrainingOptions options,
+        IProgress<TrainingProgress>? progress = null, Action<Graph.Graph, EpochRecord>? onBest = null,
+        CancellationToken cancel = default)
+    {
+        if (options.Epochs < 1) throw new ShrinkException($"Epochs must be at least 1, got {options.Epochs}.");
+        if (options.BatchSize < 1) throw new ShrinkException($"Batch size must be at least 1, got {options.BatchSize}.");
+        if (!(options.LearningRate > 0)) throw new ShrinkException($"Learning rate must be positive, got {options.LearningRate}.");
+        Evaluation.CheckFits(graph, data.Train);
+
+        var normalization = data.ComputeNormalization();
+        var (train, validation) = data.Train.SplitValidation(options.ValidationFraction, options.Seed);
+        var loader = new DataLoader(train, new DataLoaderOptions
+        {
+            BatchSize = options.BatchSize, Shuffle = true, Seed = options.Seed, DropLast = train.Count >= 2 * options.BatchSize,
+            Normalization = normalization, Augmentation = options.Augmentation, MaxBatches = options.MaxStepsPerEpoch,
+        });
+        int stepsPerEpoch = loader.BatchesPerEpoch;
+        if (stepsPerEpoch == 0) throw new ShrinkException($"Data set '{train.Name}' has no training samples.");
+        int totalSteps = stepsPerEpoch * options.Epochs;
+        var trainer = new Trainer(graph, CreateLoss(options), CreateOptimizer(graph, options), CreateSchedule(options, totalSteps), options.Seed);
+        var teacher = options.Teacher is null ? null : new Execution.Executor(options.Teacher);
+
+        var epochs = new List<EpochRecord>();
+        EvalResult best = default;
+        int bestEpoch = -1;
+        Dictionary<Parameter, Tensors.Tensor>? bestWeights = null;
+        var clock = Stopwatch.StartNew();
+        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int step = 0;
+            foreach (var batch in loader.Epoch(epoch))
+            {
+                cancel.ThrowIfCancellationRequested();
+                using var teacherLogits = teacher?.Run(batch.Images);
+                var r = trainer.Step(batch.Images, batch.Labels, teacherLogits);
+                lossSum += r.Loss * r.Count;
+                correct += r.Correct;
+                seen += r.Count;
+                step++;
+                if (progress is not null)
+                {
+                    double done = epoch * stepsPerEpoch + step;
+                    var elapsed = clock.Elapsed;
+                    progress.Report(new TrainingProgress(epoch + 1, options.Epochs, step, stepsPerEpoch, lossSum / seen,
+                        (double)correct / seen, seen / epochClock.Elapsed.TotalSeconds, elapsed,
+                        TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (totalSteps - done)), r.LearningRate));
+                }
+            }
+            var val = Evaluation.Evaluate(graph, validation, normalization, maxSamples: options.MaxValidationSamples, cancel: cancel);
+            var record = new EpochRecord(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), val, epochClock.Elapsed.TotalSeconds);
+            epochs.Add(record);
+            progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, step, stepsPerEpoch, record.TrainLoss, record.TrainAccuracy,
+                seen / epochClock.Elapsed.TotalSeconds, clock.Elapsed, TimeSpan.Zero, trainer.Schedule.LearningRate(trainer.StepCount), val));
+            if (bestEpoch < 0 || val.Accuracy > best.Accuracy)
+            {
+                best = val;
+                bestEpoch = epoch + 1;
+                bestWeights = graph.Parameters.ToDictionary(p => p, p => p.Data.Clone());
+                onBest?.Invoke(graph, record);
+            }
+        }
+        // Leave the model holding the best epoch's weights.
+        if (bestWeights is not null)
+            foreach (var (p, w) in bestWeights) p.Data.CopyFrom(w);
+        return new TrainingResult(epochs, best, bestEpoch, clock.Elapsed.TotalSeconds);
+    }
+
+    public static Loss CreateLoss(TrainingOptions o) => o.Teacher is null
+        ? new CrossEntropyLoss(o.LabelSmoothing)
+        : new DistillationLoss(o.DistillationTemperature, o.DistillationAlpha, o.LabelSmoothing);
+
+    public static Optimizer CreateOptimizer(Graph.Graph graph, TrainingOptions o) => o.Optimizer.ToLowerInvariant() switch
+    {
+        "sgd" => new Sgd(graph.TrainableParameters, o.Momentum, 0, o.WeightDecay, o.Nesterov && o.Momentum > 0),
+        "adamw" => new AdamW(graph.TrainableParameters, weightDecay: o.WeightDecay),
+        _ => throw new ShrinkException($"Unknown optimizer '{o.Optimizer}' (use sgd or adamw)."),
+    };
+
+    public static LrSchedule CreateSchedule(TrainingOptions o, int totalSteps) => o.Schedule.ToLowerInvariant() switch
+    {
+        "onecycle" => new OneCycle(o.LearningRate, Math.Max(2, totalSteps)),
+        "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), totalSteps),
+        "constant" => new ConstantLr(o.LearningRate),
+        _ => throw new ShrinkException($"Unknown schedule '{o.Schedule}' (use onecycle, cosine or constant)."),
+    };
+}
