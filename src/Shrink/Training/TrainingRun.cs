@@ -215,8 +215,9 @@ public static class TrainingRun
 
     public static LrSchedule CreateSchedule(TrainingOptions o, int totalSteps) => o.Schedule.ToLowerInvariant() switch
     {
-        "onecycle" => new OneCycle(o.LearningRate, Math.Max(2, totalSteps)),
-        "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), totalSteps),
+        // Very short runs (dry runs, --max-steps 1) stretch the curve to its shortest valid length.
+        "onecycle" => new OneCycle(o.LearningRate, Math.Max(4, totalSteps)),
+        "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), Math.Max(2, totalSteps)),
         "constant" => new ConstantLr(o.LearningRate),
         _ => throw new ShrinkException($"Unknown schedule '{o.Schedule}' (use onecycle, cosine or constant)."),
     };
