@@ -28,5 +28,7 @@ public static class Program
         TrainCommand.Create(),
         EvalCommand.Create(),
         ZooCommand.Create(),
+        ProfileCommand.Create(),
+        InferCommand.Create(),
     ];
 }

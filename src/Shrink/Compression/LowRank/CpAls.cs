@@ -71,8 +71,8 @@ public sealed record CpResult(
 /// <summary>
 /// CP (CANDECOMP/PARAFAC) of a 4-way tensor by alternating least squares, in double precision: HOSVD start, unit-norm
 /// factors with weights λ, damped normal equations, stop on a relative-error plateau or after
-/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖. Each sweep costs two products of the tensor
-/// (as a [d0·d1, d2·d3] matrix) with Khatri–Rao products, 2·numel·R multiply-adds.
+/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖ and on cancelling pairs. Each sweep costs three
+/// blocked passes over the tensor (about 3·numel·R multiply-adds) and never stores an out·in×R intermediate.
 /// </summary>
 public static class CpAls
 {
@@ -96,10 +96,9 @@ public static class CpAls
 
         // Factors as row-major [d_m, R] arrays with unit columns; λ carries the scale.
         var a = Initialise(x, rank, opt);
+        var grams = new double[4][];
+        for (int m = 0; m < 4; m++) grams[m] = Gram(a[m], d[m], rank);
         var lambda = new double[rank];
-        int rows = d[0] * d[1], cols = d[2] * d[3];
-        var t = new double[rows * rank];
-        var s = new double[cols * rank];
         var history = new List<double>();
         double err = double.PositiveInfinity, ratio = 0;
         bool converged = false, degenerate = false;
@@ -108,15 +107,15 @@ public static class CpAls
         while (it < opt.MaxIterations)
         {
             it++;
-            MultiplyRows(x.Data, rows, cols, KhatriRao(a[2], d[2], a[3], d[3], rank), rank, t);      // X·(A2⊙A3): [d0·d1, R]
-            Update(a, d, lambda, 0, Contract(t, a[1], d[0], d[1], rank, keepFirst: true), opt.Damping);
-            Update(a, d, lambda, 1, Contract(t, a[0], d[0], d[1], rank, keepFirst: false), opt.Damping);
-            MultiplyColumns(x.Data, rows, cols, KhatriRao(a[0], d[0], a[1], d[1], rank), rank, s);   // Xᵀ·(A0⊙A1): [d2·d3, R]
-            Update(a, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
+            var k23 = KhatriRao(a[2], d[2], a[3], d[3], rank);                // [kh·kw, R]
+            Update(a, grams, d, lambda, 0, MttkrpChannels(x.Data, d, k23, a[1], rank, outMode: true), opt.Damping);
+            Update(a, grams, d, lambda, 1, MttkrpChannels(x.Data, d, k23, a[0], rank, outMode: false), opt.Damping);
+            var s = SpatialProjection(x.Data, d, a[0], a[1], rank);           // [kh·kw, R]: X contracted with A0, A1
+            Update(a, grams, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
             var m3 = Contract(s, a[2], d[2], d[3], rank, keepFirst: false);
-            Update(a, d, lambda, 3, m3, opt.Damping);
+            Update(a, grams, d, lambda, 3, m3, opt.Damping);
 
-            double next = ErrorFromGrams(a, d, lambda, m3, normX);
+            double next = ErrorFromGrams(a, grams, d, lambda, m3, normX);
             ratio = Norm(lambda) / normX;
             history.Add(next);
             if (!double.IsFinite(next) || !double.IsFinite(ratio))
@@ -146,7 +145,7 @@ public static class CpAls
             var f = a[m];
             factors[m] = Matrix<double>.Build.Dense(dm, rank, (i, c) => f[i * rank + c]);
         }
-        double congruence = MinCongruence(a, d, rank);
+        double congruence = MinCongruence(grams, rank);
         if (!degenerate && congruence < -opt.MaxCongruence && ratio > 1)
         {
             degenerate = true;
@@ -189,38 +188,62 @@ public static class CpAls
         return k;
     }
 
-    /// <summary>result[rows, R] = X[rows, cols]·K[cols, R], all row-major.</summary>
-    private static void MultiplyRows(double[] x, int rows, int cols, double[] k, int r, double[] result)
+    /// <summary>
+    /// MTTKRP of a channel mode, blocked so that X·(A2⊙A3) [out·in, R] is never stored: with t = Σ_j X[o, c, j]·K[j, :],
+    /// outMode → M[o, :] = Σ_c t∘F[c, :] (F = A1); else M[c, :] = Σ_o t∘F[o, :] (F = A0). j runs over (kh, kw).
+    /// </summary>
+    private static double[] MttkrpChannels(double[] x, int[] d, double[] k, double[] f, int r, bool outMode)
     {
-        Array.Clear(result);
-        void Row(int i)
+        int d0 = d[0], d1 = d[1], jn = d[2] * d[3];
+        int rows = outMode ? d0 : d1, inner = outMode ? d1 : d0;
+        var m = new double[rows * r];
+        void Row(int row)
         {
-            var dst = result.AsSpan(i * r, r);
-            for (int j = 0; j < cols; j++)
+            var dst = m.AsSpan(row * r, r);
+            var t = new double[r];
+            for (int q = 0; q < inner; q++)
             {
-                double v = x[i * cols + j];
-                if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(j * r, r), v, dst, dst);
+                int o = outMode ? row : q, c = outMode ? q : row;
+                Array.Clear(t);
+                int src = (o * d1 + c) * jn;
+                for (int j = 0; j < jn; j++)
+                {
+                    double v = x[src + j];
+                    if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(j * r, r), v, t, t);
+                }
+                TensorPrimitives.MultiplyAdd(t, f.AsSpan(q * r, r), dst, dst);
             }
         }
-        if ((long)rows * cols * r < 1 << 21) for (int i = 0; i < rows; i++) Row(i);
+        if ((long)d0 * d1 * jn * r < 1 << 21) for (int i = 0; i < rows; i++) Row(i);
         else Parallel.For(0, rows, Row);
+        return m;
     }
 
-    /// <summary>result[cols, R] = X[rows, cols]ᵀ·K[rows, R], all row-major.</summary>
-    private static void MultiplyColumns(double[] x, int rows, int cols, double[] k, int r, double[] result)
+    /// <summary>S[j, :] = Σ_{o,c} X[o, c, j]·(A0[o, :]∘A1[c, :]) [kh·kw, R], accumulated per thread and summed.</summary>
+    private static double[] SpatialProjection(double[] x, int[] d, double[] a0, double[] a1, int r)
     {
-        Array.Clear(result);
-        void Col(int j)
+        int d0 = d[0], d1 = d[1], jn = d[2] * d[3];
+        var total = new double[jn * r];
+        var gate = new object();
+        int chunks = (long)d0 * d1 * jn * r < 1 << 21 ? 1 : Math.Min(d0, Environment.ProcessorCount * 2);
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks == 1 ? 1 : -1 }, ch =>
         {
-            var dst = result.AsSpan(j * r, r);
-            for (int i = 0; i < rows; i++)
-            {
-                double v = x[i * cols + j];
-                if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(i * r, r), v, dst, dst);
-            }
-        }
-        if ((long)rows * cols * r < 1 << 21) for (int j = 0; j < cols; j++) Col(j);
-        else Parallel.For(0, cols, Col);
+            var local = new double[jn * r];
+            var w = new double[r];
+            for (int o = ch * d0 / chunks; o < (ch + 1) * d0 / chunks; o++)
+                for (int c = 0; c < d1; c++)
+                {
+                    TensorPrimitives.Multiply(a0.AsSpan(o * r, r), a1.AsSpan(c * r, r), w);
+                    int src = (o * d1 + c) * jn;
+                    for (int j = 0; j < jn; j++)
+                    {
+                        double v = x[src + j];
+                        if (v != 0) TensorPrimitives.MultiplyAdd(w, v, local.AsSpan(j * r, r), local.AsSpan(j * r, r));
+                    }
+                }
+            lock (gate) TensorPrimitives.Add(total, local, total);
+        });
+        return total;
     }
 
     /// <summary>
@@ -241,33 +264,47 @@ public static class CpAls
         return m;
     }
 
-    /// <summary>AᵀA of a row-major [n, R] factor.</summary>
-    private static Matrix<double> Gram(double[] f, int n, int r)
+    /// <summary>AᵀA of a row-major [n, R] factor, as a row-major [R, R] array (sum of the rows' outer products).</summary>
+    private static double[] Gram(double[] f, int n, int r)
     {
-        var g = Matrix<double>.Build.Dense(r, r);
-        for (int p = 0; p < r; p++)
-            for (int q = p; q < r; q++)
+        var g = new double[r * r];
+        for (int i = 0; i < n; i++)
+        {
+            var row = f.AsSpan(i * r, r);
+            for (int p = 0; p < r; p++)
             {
-                double sum = 0;
-                for (int i = 0; i < n; i++) sum += f[i * r + p] * f[i * r + q];
-                g[p, q] = sum;
-                g[q, p] = sum;
+                double v = row[p];
+                if (v != 0) TensorPrimitives.MultiplyAdd(row, v, g.AsSpan(p * r, r), g.AsSpan(p * r, r));
             }
+        }
         return g;
     }
 
-    /// <summary>Solves the damped normal equations for factor <paramref name="mode"/>, then renormalises its columns into λ.</summary>
-    private static void Update(double[][] a, int[] d, double[] lambda, int mode, double[] mttkrp, double damping)
+    /// <summary>∘ of the Gram matrices of every mode except <paramref name="skip"/> (−1: all four), row-major [R, R].</summary>
+    private static double[] Hadamard(double[][] grams, int skip, int r)
+    {
+        var v = new double[r * r];
+        Array.Fill(v, 1.0);
+        for (int m = 0; m < grams.Length; m++)
+            if (m != skip) TensorPrimitives.Multiply(v, grams[m], v);
+        return v;
+    }
+
+    /// <summary>
+    /// Solves the damped normal equations A·(V + μI) = M + μ·A_prev·diag(λ) for factor <paramref name="mode"/>
+    /// (V = ∘ of the other modes' Grams), renormalises its columns into λ and refreshes its Gram.
+    /// </summary>
+    private static void Update(double[][] a, double[][] grams, int[] d, double[] lambda, int mode, double[] mttkrp, double damping)
     {
         int r = lambda.Length, n = d[mode];
-        var v = Matrix<double>.Build.Dense(r, r, 1.0);
-        for (int m = 0; m < a.Length; m++)
-            if (m != mode) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
-        double mu = damping * v.Diagonal().Average() + 1e-12;
+        var v = Hadamard(grams, mode, r);
+        double trace = 0;
+        for (int c = 0; c < r; c++) trace += v[c * r + c];
+        double mu = damping * trace / r + 1e-12;
         var f = a[mode];
+        var lhs = Matrix<double>.Build.Dense(r, r, (p, q) => v[p * r + q] + (p == q ? mu : 0));
         // rhsᵀ [R, n] = (M + μ·A·diag(λ))ᵀ
         var rhsT = Matrix<double>.Build.Dense(r, n, (c, i) => mttkrp[i * r + c] + mu * f[i * r + c] * lambda[c]);
-        var lhs = v + mu * Matrix<double>.Build.DenseIdentity(r);
         Matrix<double> solT;
         try
         {
@@ -277,26 +314,27 @@ public static class CpAls
         {
             solT = lhs.Svd(true).Solve(rhsT); // not positive definite numerically: least squares instead
         }
+        var sol = solT.ToArray();
         for (int c = 0; c < r; c++)
         {
             double norm = 0;
-            for (int i = 0; i < n; i++) norm += solT[c, i] * solT[c, i];
+            for (int i = 0; i < n; i++) norm += sol[c, i] * sol[c, i];
             norm = Math.Sqrt(norm);
             lambda[c] = norm;
             if (norm == 0) continue; // keep the previous unit column for a vanished component
             double scale = double.IsFinite(norm) ? 1 / norm : 1;
-            for (int i = 0; i < n; i++) f[i * r + c] = solT[c, i] * scale;
+            for (int i = 0; i < n; i++) f[i * r + c] = sol[c, i] * scale;
         }
+        grams[mode] = Gram(f, n, r);
     }
 
     /// <summary>‖X − X̂‖/‖X‖ from ‖X‖², ⟨X, X̂⟩ = Σ_r λ_r (M₃ᵀA₃)_rr and ‖X̂‖² = λᵀ(∘_m A_mᵀA_m)λ (cheap; ~1e-8 floor).</summary>
-    private static double ErrorFromGrams(double[][] a, int[] d, double[] lambda, double[] m3, double normX)
+    private static double ErrorFromGrams(double[][] a, double[][] grams, int[] d, double[] lambda, double[] m3, double normX)
     {
         int r = lambda.Length;
-        var v = Matrix<double>.Build.Dense(r, r, 1.0);
-        for (int m = 0; m < 4; m++) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
-        var l = Vector<double>.Build.DenseOfArray(lambda);
-        double hat = l * (v * l);
+        var v = Hadamard(grams, -1, r);
+        double hat = 0;
+        for (int p = 0; p < r; p++) hat += lambda[p] * TensorPrimitives.Dot(v.AsSpan(p * r, r), lambda);
         double inner = 0;
         for (int i = 0; i < d[3]; i++)
             for (int c = 0; c < r; c++) inner += lambda[c] * m3[i * r + c] * a[3][i * r + c];
@@ -308,13 +346,12 @@ public static class CpAls
     /// The most negative congruence Π_m ⟨a_m,p, a_m,q⟩ over pairs of components: near −1 means two nearly identical
     /// rank-one terms of opposite sign, the signature of a degenerate CP solution.
     /// </summary>
-    private static double MinCongruence(double[][] a, int[] d, int r)
+    private static double MinCongruence(double[][] grams, int r)
     {
-        var v = Matrix<double>.Build.Dense(r, r, 1.0);
-        for (int m = 0; m < 4; m++) v = v.PointwiseMultiply(Gram(a[m], d[m], r));
+        var v = Hadamard(grams, -1, r);
         double min = 0;
         for (int p = 0; p < r; p++)
-            for (int q = p + 1; q < r; q++) min = Math.Min(min, v[p, q]);
+            for (int q = p + 1; q < r; q++) min = Math.Min(min, v[p * r + q]);
         return min;
     }
 
@@ -330,7 +367,7 @@ public static class CpAls
             if (opt.HosvdInit)
             {
                 int k = Math.Min(rank, dm);
-                var u = TruncatedSvd.LeadingLeftVectors(x.Unfold(m), k);
+                var u = x.LeadingModeVectors(m, k).Vectors;
                 for (int i = 0; i < dm; i++)
                     for (int c = 0; c < k; c++) f[i * rank + c] = u[i, c];
             }
