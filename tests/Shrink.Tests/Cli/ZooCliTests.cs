@@ -6,9 +6,6 @@ using Shrink.Zoo;
 
 namespace Shrink.Tests.Cli;
 
-[CollectionDefinition("Cli", DisableParallelization = true)]
-public sealed class CliCollection;
-
 /// <summary>The CLI in-process (Shrink.Cli.Program.Main with the consoles redirected).</summary>
 [Collection("Cli")]
 public sealed partial class ZooCliTests : IDisposable
@@ -20,23 +17,10 @@ public sealed partial class ZooCliTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    internal static (int Code, string Out, string Err) Run(params string[] args)
+    private static (int Code, string Out, string Err) Run(params string[] args)
     {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = Shrink.Cli.Program.Main(args);
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        var r = CliRunner.Run(args);
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 
     private static string RepoFile(string relative)
