@@ -119,7 +119,7 @@ internal sealed partial class ConductorRun
             : null;
         if (stop is not null)
         {
-            Report("stage2", step, steps, $"annealing ends: {stop}");
+            Report("stage2", steps - 1, steps, $"annealing ends: {stop}");
             State.Stage = "final";
             return;
         }
@@ -141,7 +141,10 @@ internal sealed partial class ConductorRun
         double predicted = currentDrop + Alpha() * (sens - SensitivitySum(current));
         double predictedCost = PredictedCostRatio(cand);
         string key = StateRecord.Key(cand);
-        string? screen = State.History.Any(h => h.Measured && StateRecord.Key(h.Ranks) == key) ? "already measured"
+        // Every measured state is cached: one known to break the constraint is not paid for again (a feasible one may be
+        // re-measured, since it is reached from other weights this time).
+        var known = State.History.LastOrDefault(h => h.Measured && StateRecord.Key(h.Ranks) == key);
+        string? screen = known is not null && known.Drop > _c.MaxAccuracyDrop ? $"measured before: drop {known.Drop:F2}"
             : predicted > _c.MaxAccuracyDrop ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop}"
             : Energy(predictedCost, predicted) > State.CurrentEnergy + 3 * temperature ? "predicted energy too high"
             : null;
