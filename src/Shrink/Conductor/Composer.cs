@@ -11,7 +11,7 @@ namespace Shrink.Conductor;
 /// are frozen (nothing to gain); layers with no parameter-saving rank are frozen; then the sensitivity curve is measured
 /// and a layer whose accuracy collapses even at its break-even rank is frozen, as is the classifier when it is
 /// sensitive (more than the allowed drop at its middle rank). Convs get CP where CP fits (CP-ALS is neither degenerate
-/// nor worse than a Tucker-2 of the same size at the layer's energy rank), Tucker-2 otherwise; 1x1 convs and dense
+/// nor worse than a Tucker-2 of the same size at the layer's energy rank, with a relative error ≤ <see cref="CpMaxError"/>), Tucker-2 otherwise; 1x1 convs and dense
 /// layers get SVD.
 /// </summary>
 public static class Composer
@@ -21,6 +21,12 @@ public static class Composer
 
     /// <summary>A layer losing more than this many points (no training) at its break-even rank is frozen.</summary>
     public const double CollapseDrop = 25;
+
+    /// <summary>
+    /// CP is kept for a conv only when its relative error at the layer's energy rank is at most this: a poorly fitting CP
+    /// is also hard to fine-tune (its four-factor chain amplifies SGD steps), where Tucker-2 recovers smoothly.
+    /// </summary>
+    public const double CpMaxError = 0.3;
 
     /// <summary>The structural part of the composed list (no measurement): geometry, ladder, method guess and the structural rules.</summary>
     public static List<LayerChoice> Candidates(Graph.Graph model)
@@ -126,10 +132,12 @@ public static class Composer
                 int energy = LowRankPasses.EnergyRank(node, LowRankMethod.Cp, 0.9)?.Rank ?? c.Ladder[c.Ladder.Length / 2];
                 int probe = c.Ladder[c.IndexOf(Math.Min(energy, c.Ladder[^1]))];
                 var report = cache.Report(c.Name, LayerRank.Cp(probe));
-                if (report.Applied.Method == LowRankMethod.Tucker2)
+                if (report.Applied.Method == LowRankMethod.Tucker2 || report.RelativeError > CpMaxError)
                 {
                     int top = LowRankCost.BreakEvenRank(c.Geometry, LowRankMethod.Tucker2);
-                    c = c with { Method = LowRankMethod.Tucker2, Ladder = LayerChoice.MakeLadder(Math.Max(1, top)), Reason = $"Tucker-2: {report.Note}" };
+                    string why = report.Applied.Method == LowRankMethod.Tucker2 ? report.Note ?? "CP fell back"
+                        : $"CP error {report.RelativeError:G3} at rank {probe} is above {CpMaxError}";
+                    c = c with { Method = LowRankMethod.Tucker2, Ladder = LayerChoice.MakeLadder(Math.Max(1, top)), Reason = $"Tucker-2: {why}" };
                 }
                 else c = c with { Reason = $"CP (error {report.RelativeError:G3} at rank {probe})" };
             }

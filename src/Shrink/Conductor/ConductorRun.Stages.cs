@@ -62,7 +62,8 @@ internal sealed partial class ConductorRun
         double sens = SensitivitySum(ranks);
         Report("stage1", round, _budget.Stage1Rounds, $"composing; predicted no-training drop {sens:F2} points, fine-tuning {_budget.Stage1Steps} steps", ranks);
         var (g, _) = _cache.Compose(Plan(ranks));
-        FineTune(g, _budget.Stage1Steps, SeedFor(1, round));
+        string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round));
+        if (tuneNote is not null) Report("stage1", round, _budget.Stage1Rounds, tuneNote, ranks);
         double acc = Measure(g, _validation);
         double drop = State.Original!.ValidationAccuracy - acc;
         double cost = CostRatio(g);
@@ -70,7 +71,7 @@ internal sealed partial class ConductorRun
         State.History.Add(new StateRecord
         {
             Stage = "stage1", Step = round, Ranks = ranks, SensitivitySum = sens, PredictedDrop = sens * Alpha(), CostRatio = cost,
-            Measured = true, Accuracy = acc, Drop = drop, Accepted = ok, Note = ok ? "meets the accuracy constraint" : "too much accuracy lost",
+            Measured = true, Accuracy = acc, Drop = drop, Accepted = ok, Note = (ok ? "meets the accuracy constraint" : "too much accuracy lost") + (tuneNote is null ? "" : $"; {tuneNote}"),
         });
         Report("stage1", round, _budget.Stage1Rounds, ok ? $"accepted, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}, relaxing", ranks, acc, drop, ok ? cost : null);
         bool improves = State.Best is null || acc > State.Best.Accuracy;
@@ -159,7 +160,7 @@ internal sealed partial class ConductorRun
             return;
         }
         var g = Derive(LoadModel(State.CurrentModel!), cand, changed);
-        FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step));
+        string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step));
         double acc = Measure(g, _validation);
         double drop = State.Original.ValidationAccuracy - acc;
         double cost = CostRatio(g);
@@ -168,7 +169,7 @@ internal sealed partial class ConductorRun
         var record = new StateRecord
         {
             Stage = "stage2", Step = step, Ranks = cand, SensitivitySum = sens, PredictedDrop = predicted, CostRatio = cost,
-            Measured = true, Accuracy = acc, Drop = drop, Accepted = accepted, Note = accepted ? "accepted" : "rejected",
+            Measured = true, Accuracy = acc, Drop = drop, Accepted = accepted, Note = (accepted ? "accepted" : "rejected") + (tuneNote is null ? "" : $"; {tuneNote}"),
         };
         State.History.Add(record);
         if (accepted)
@@ -220,7 +221,7 @@ internal sealed partial class ConductorRun
         var best = State.Best!;
         var g = LoadModel(State.BestModel!);
         Report("final", 0, 1, $"fine-tuning the best state for {_budget.FinalSteps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
-        FineTune(g, _budget.FinalSteps, SeedFor(3, 0));
+        if (FineTune(g, _budget.FinalSteps, SeedFor(3, 0)) is { } tuneNote) Report("final", 0, 1, tuneNote);
         double acc = Measure(g, _validation);
         if (acc < best.Accuracy && State.Original!.ValidationAccuracy - acc > _c.MaxAccuracyDrop)
         {

@@ -183,13 +183,35 @@ internal sealed partial class ConductorRun
 
     private int SeedFor(int stage, int step) => new SeededRandom(_c.Seed, 0x5EED, stage, step).Next(int.MaxValue);
 
-    /// <summary>Knowledge distillation from the original plus cross-entropy on the train split, <paramref name="steps"/> SGD steps.</summary>
-    private void FineTune(Graph.Graph g, int steps, int seed)
+    /// <summary>
+    /// Knowledge distillation from the original plus cross-entropy on the train split, <paramref name="steps"/> SGD steps.
+    /// A fine-tune whose loss turns NaN/Inf (factorisations can start with badly scaled factors) restarts from the same
+    /// weights at a tenth of the learning rate; if that diverges too, the model is left as it was before and a note returned.
+    /// </summary>
+    private string? FineTune(Graph.Graph g, int steps, int seed)
     {
-        if (steps <= 0) return;
+        if (steps <= 0) return null;
+        var start = g.Parameters.Select(p => p.Data.Clone()).ToArray();
+        foreach (float lr in new[] { _budget.LearningRate, _budget.LearningRate / 10 })
+        {
+            try
+            {
+                FineTune(g, steps, seed, lr);
+                return lr == _budget.LearningRate ? null : $"fine-tune diverged at lr {_budget.LearningRate}; redone at {lr}";
+            }
+            catch (ShrinkException e) when (e.Message.Contains("The loss became", StringComparison.Ordinal))
+            {
+                foreach (var (p, w) in g.Parameters.Zip(start)) p.Data.CopyFrom(w);
+            }
+        }
+        return "fine-tune diverged even at a tenth of the learning rate; weights left as factorised";
+    }
+
+    private void FineTune(Graph.Graph g, int steps, int seed, float learningRate)
+    {
         var o = new TrainingOptions
         {
-            LearningRate = _budget.LearningRate, Schedule = "cosine", LabelSmoothing = 0, Seed = seed, Teacher = _original,
+            LearningRate = learningRate, Schedule = "cosine", LabelSmoothing = 0, Seed = seed, Teacher = _original,
             BatchSize = _budget.BatchSize,
         };
         var trainer = new Trainer(g, TrainingRun.CreateLoss(o), TrainingRun.CreateOptimizer(g, o), TrainingRun.CreateSchedule(o, steps), seed);
