@@ -35,8 +35,8 @@ public sealed record Budget
         var b = c.Level switch
         {
             1 => new Budget(),
-            2 => new Budget { Stage2Steps = 60, Stage2Measurements = 16 },
-            _ => new Budget { Stage1Steps = 600, Stage2Steps = 200, Stage2Measurements = 48, Stage2FineTuneSteps = 200, FinalSteps = 2000 },
+            2 => new Budget { Stage2Steps = 200, Stage2Measurements = 16 },
+            _ => new Budget { Stage1Steps = 600, Stage2Steps = 600, Stage2Measurements = 48, Stage2FineTuneSteps = 200, FinalSteps = 2000 },
         };
         if (c.DryRun)
             b = b with

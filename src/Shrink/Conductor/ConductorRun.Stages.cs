@@ -146,7 +146,7 @@ internal sealed partial class ConductorRun
         // re-measured, since it is reached from other weights this time).
         var known = State.History.LastOrDefault(h => h.Measured && StateRecord.Key(h.Ranks) == key);
         string? screen = known is not null && known.Drop > _c.MaxAccuracyDrop ? $"measured before: drop {known.Drop:F2}"
-            : predicted > _c.MaxAccuracyDrop ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop}"
+            : predicted > _c.MaxAccuracyDrop + Noise() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise)"
             : Energy(predictedCost, predicted) > State.CurrentEnergy + 3 * temperature ? "predicted energy too high"
             : null;
         if (screen is not null)
@@ -194,6 +194,16 @@ internal sealed partial class ConductorRun
             Report("stage2", step, steps, "target reached");
             State.Stage = "final";
         }
+    }
+
+    /// <summary>
+    /// One standard error (points) of an accuracy measured on the validation images: predictions within this of the allowed
+    /// drop are worth measuring, since the prediction is itself anchored on such a measurement.
+    /// </summary>
+    private double Noise()
+    {
+        double p = Math.Clamp(State.CurrentAccuracy / 100, 0.01, 0.99);
+        return 100 * Math.Sqrt(p * (1 - p) / Math.Max(1, _validation.Count));
     }
 
     /// <summary>
