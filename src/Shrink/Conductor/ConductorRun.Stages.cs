@@ -71,6 +71,7 @@ internal sealed partial class ConductorRun
         State.History.Add(new StateRecord
         {
             Stage = "stage1", Step = round, Ranks = ranks, SensitivitySum = sens, PredictedDrop = sens * Alpha(), CostRatio = cost,
+            SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample,
             Measured = true, Accuracy = acc, Drop = drop, Accepted = ok, Note = (ok ? "meets the accuracy constraint" : "too much accuracy lost") + (tuneNote is null ? "" : $"; {tuneNote}"),
         });
         Report("stage1", round, _budget.Stage1Rounds, ok ? $"accepted, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}, relaxing", ranks, acc, drop, ok ? cost : null);
@@ -94,7 +95,7 @@ internal sealed partial class ConductorRun
         State.CurrentModel = State.BestModel;
         if (_dir is not null) Onnx.OnnxModel.Save(g, Path.Combine(_dir, Stage1File));
         bool reached = _c.TargetsReached(State.Stage1.SizeMb, State.Stage1.Macs, State.Stage1.LatencyMs);
-        State.Stage = ok && _budget.Stage2Steps > 0 && !reached ? "stage2" : "done";
+        State.Stage = !ok ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
         State.Step = 0;
     }
 
@@ -169,7 +170,7 @@ internal sealed partial class ConductorRun
         var record = new StateRecord
         {
             Stage = "stage2", Step = step, Ranks = cand, SensitivitySum = sens, PredictedDrop = predicted, CostRatio = cost,
-            Measured = true, Accuracy = acc, Drop = drop, Accepted = accepted, Note = (accepted ? "accepted" : "rejected") + (tuneNote is null ? "" : $"; {tuneNote}"),
+            SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample, Measured = true, Accuracy = acc, Drop = drop, Accepted = accepted, Note = (accepted ? "accepted" : "rejected") + (tuneNote is null ? "" : $"; {tuneNote}"),
         };
         State.History.Add(record);
         if (accepted)
@@ -187,9 +188,7 @@ internal sealed partial class ConductorRun
         Report("stage2", step, steps, $"{changed} {current[changed]}→{cand[changed]} {(accepted ? "accepted" : "rejected")} at T={temperature:G2}, cost {cost:P1}",
             cand, acc, drop, State.Best?.CostRatio);
         State.Step++;
-        var b = State.Best;
-        if (b is not null && b.Measured && _c.TargetsReached(State.Original.SizeMb * (_c.Objective == Objective.Size ? b.CostRatio : 1), long.MaxValue, double.MaxValue)
-            && _c.TargetMacs is null && _c.TargetLatencyMs is null)
+        if (State.Best is { Measured: true, Stage: "stage2" } b && _c.TargetsReached(b.SizeMb, b.Macs, double.MaxValue) && _c.TargetLatencyMs is null)
         {
             Report("stage2", step, steps, "target reached");
             State.Stage = "final";
@@ -238,7 +237,9 @@ internal sealed partial class ConductorRun
             g = LoadModel(State.BestModel!); // the longer fine-tune made it worse and broke the constraint: keep the measured state
             acc = best.Accuracy;
         }
-        State.Stage2 = Metrics(g, acc);
+        // The final fine-tune belongs to the last stage that ran: Stage 2's result, or at level 1 Stage 1's.
+        if (State.History.Any(h => h.Stage == "stage2")) State.Stage2 = Metrics(g, acc);
+        else State.Stage1 = Metrics(g, acc);
         State.Ranks = new Dictionary<string, int>(best.Ranks);
         State.CurrentAccuracy = acc;
         State.CurrentModel = StoreModel(g, "final");

@@ -15,6 +15,9 @@ public sealed record StateRecord
     /// <summary>Cost relative to the original under the objective (1 = original).</summary>
     public double CostRatio { get; init; }
     public bool Measured { get; init; }
+    /// <summary>Measured size (MB) and MACs per sample of the state's model (0 when not measured).</summary>
+    public double SizeMb { get; init; }
+    public long Macs { get; init; }
     public double Accuracy { get; init; }
     public double Drop { get; init; }
     public bool Accepted { get; init; }
