@@ -15,6 +15,7 @@ public static class LowRankBench
     {
         int sweeps = args.Length > 0 && int.TryParse(args[0], out int s) ? s : 4;
         bool full = args.Contains("--full");
+        if (args.Contains("--parts")) { Parts(); return; }
         int[] sizes = args.Where(a => a.StartsWith("--sizes=", StringComparison.Ordinal))
             .Select(a => a["--sizes=".Length..].Split(',').Select(int.Parse).ToArray()).FirstOrDefault() ?? [64, 256, 512];
         Console.WriteLine($"{"case",-26} {"1 sweep s",10} {"per sweep s",12} {"full: its",10} {"err",8} {"s",8}");
@@ -42,6 +43,24 @@ public static class LowRankBench
                 Console.WriteLine($"{$"Tucker2 {n}x{n}x3x3 ({rk},{rk})",-26} {tt,10:F3} {"",12} {t!.Sweeps,10} {t.RelativeError,8:F4}");
             }
         }
+    }
+
+    /// <summary>Building blocks: the double GEMM of a 512×512×3×3 R=256 MTTKRP, a 512 mode Gram, and MathNet's 512×512 symmetric EVD.</summary>
+    private static void Parts()
+    {
+        var w = Weight(512, 512, 3, 3, seed: 1);
+        var kr = new double[4608 * 256];
+        var m = new double[512 * 256];
+        new Random(2).NextBytes(new byte[1]);
+        for (int i = 0; i < kr.Length; i++) kr[i] = Math.Sin(i);
+        double t = Median(5, () => Shrink.Kernels.Dgemm.Multiply(false, false, 512, 256, 4608, 1, w.Data, 4608, kr, 256, 0, m, 256));
+        Console.WriteLine($"dgemm 512x256x4608: {t * 1e3:F1} ms = {2.0 * 512 * 256 * 4608 / t / 1e9:F1} GFLOP/s");
+        double[] g = [];
+        t = Median(3, () => g = w.ModeGram(0));
+        Console.WriteLine($"mode-0 Gram 512: {t * 1e3:F1} ms");
+        var gm = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(512, 512, (p, q) => g[p * 512 + q]);
+        t = Median(3, () => gm.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric));
+        Console.WriteLine($"MathNet symmetric EVD 512: {t * 1e3:F1} ms");
     }
 
     private static DenseTensor Weight(int o, int i, int kh, int kw, int seed)
