@@ -1,46 +1,56 @@
 using System.Diagnostics;
 using Shrink.Compression.LowRank;
+using L = Shrink.Bench.Legacy;
 
 namespace Shrink.Bench;
 
 /// <summary>
-/// CP-ALS and Tucker-2 timings on random conv weights (Kaiming-uniform scale): `Shrink.Bench lowrank [sweeps] [--full]`.
-/// For each weight and rank: the time of a 1-sweep run (HOSVD start + one sweep + final error), the median time per
-/// extra sweep (from runs of 1 and 1 + sweeps sweeps) and, with --full, one run with the default options (iterations,
-/// error, seconds). Tucker-2: HOSVD + 5 HOOI sweeps at (out/4, in/4) and (out/2, in/2).
+/// CP-ALS and Tucker-2 timings on random conv weights (Kaiming-uniform scale), the code before the GEMM rewrite
+/// (bench/Shrink.Bench/Legacy) and the current one side by side in one process:
+/// `Shrink.Bench lowrank [sweeps] [--full] [--sizes=64,256,512] [--parts]`.
+/// For each weight and rank: the time of a 1-sweep run (HOSVD start + one sweep + final error), the time per extra sweep
+/// (from runs of 1 and 1 + sweeps sweeps), the relative errors of both; with --full also one run of the new code with
+/// default options. Tucker-2: HOSVD + up to 5 HOOI sweeps at (out/4, in/4) and (out/2, in/2).
 /// </summary>
 public static class LowRankBench
 {
     public static void RunArgs(string[] args)
     {
-        int sweeps = args.Length > 0 && int.TryParse(args[0], out int s) ? s : 4;
+        int sweeps = args.Length > 0 && int.TryParse(args[0], out int s) ? s : 2;
         bool full = args.Contains("--full");
         if (args.Contains("--parts")) { Parts(); return; }
         int[] sizes = args.Where(a => a.StartsWith("--sizes=", StringComparison.Ordinal))
             .Select(a => a["--sizes=".Length..].Split(',').Select(int.Parse).ToArray()).FirstOrDefault() ?? [64, 256, 512];
-        Console.WriteLine($"{"case",-26} {"1 sweep s",10} {"per sweep s",12} {"full: its",10} {"err",8} {"s",8}");
+        Console.WriteLine($"threads={Environment.ProcessorCount}; before = main@257857a (bench/Shrink.Bench/Legacy), after = this build; medians, seconds");
+        Console.WriteLine($"{"case",-30} {"1-sweep old",12} {"new",8} {"/sweep old",11} {"new",8} {"speedup",8} {"err old",9} {"err new",9}");
         foreach (int n in sizes)
         {
             var w = Weight(n, n, 3, 3, seed: n);
+            var lw = new L.DenseTensor(w.Dims, (double[])w.Data.Clone());
+            int reps = n >= 512 ? 1 : 3;
             foreach (int r in new[] { 32, 128, 256 })
             {
-                double t1 = Median(3, () => CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1, Tolerance = 0, TimeBudgetSeconds = 0 }));
-                double tn = Median(1, () => CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1 + sweeps, Tolerance = 0, TimeBudgetSeconds = 0 }));
-                string tail = "";
+                double e0 = 0, e1 = 0;
+                double o1 = Median(reps, () => e0 = L.CpAls.Decompose(lw, r, new L.CpOptions { MaxIterations = 1, Tolerance = 0 }).RelativeError);
+                double n1 = Median(3, () => e1 = CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1, Tolerance = 0, TimeBudgetSeconds = 0 }).RelativeError);
+                double on = Median(reps, () => e0 = L.CpAls.Decompose(lw, r, new L.CpOptions { MaxIterations = 1 + sweeps, Tolerance = 0 }).RelativeError);
+                double nn = Median(3, () => e1 = CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1 + sweeps, Tolerance = 0, TimeBudgetSeconds = 0 }).RelativeError);
+                double po = Math.Max(on - o1, 1e-9) / sweeps, pn = Math.Max(nn - n1, 1e-9) / sweeps;
+                Console.WriteLine($"{$"CP {n}x{n}x3x3 R={r}",-30} {o1,12:F3} {n1,8:F3} {po,11:F4} {pn,8:F4} {po / pn,7:F1}x {e0,9:F6} {e1,9:F6}");
                 if (full)
                 {
                     var sw = Stopwatch.StartNew();
                     var cp = CpAls.Decompose(w, r);
-                    tail = $"{cp.Iterations,10} {cp.RelativeError,8:F4} {sw.Elapsed.TotalSeconds,8:F2}";
+                    Console.WriteLine($"{"  default options (new)",-30} {sw.Elapsed.TotalSeconds,8:F2} s, {cp.Iterations} sweeps, converged={cp.Converged}, timed out={cp.TimedOut}, error {cp.RelativeError:F4}");
                 }
-                Console.WriteLine($"{$"CP {n}x{n}x3x3 R={r}",-26} {t1,10:F3} {(tn - t1) / sweeps,12:F4} {tail}");
             }
             foreach (int div in new[] { 4, 2 })
             {
                 int rk = n / div;
-                Tucker2Result? t = null;
-                double tt = Median(n >= 512 ? 1 : 3, () => t = Tucker2.Decompose(w, rk, rk, 5));
-                Console.WriteLine($"{$"Tucker2 {n}x{n}x3x3 ({rk},{rk})",-26} {tt,10:F3} {"",12} {t!.Sweeps,10} {t.RelativeError,8:F4}");
+                double e0 = 0, e1 = 0;
+                double to = Median(reps, () => e0 = L.Tucker2.Decompose(lw, rk, rk, 5).RelativeError);
+                double tn = Median(3, () => e1 = Tucker2.Decompose(w, rk, rk, 5).RelativeError);
+                Console.WriteLine($"{$"Tucker2 {n}x{n}x3x3 ({rk},{rk})",-30} {to,12:F3} {tn,8:F3} {"",11} {"",8} {to / tn,7:F1}x {e0,9:F6} {e1,9:F6}");
             }
         }
     }

@@ -128,6 +128,21 @@ public class FastLowRankTests
         var want = s.Inverse();
         for (int p = 0; p < r; p++)
             for (int q = 0; q < r; q++) Assert.True(Math.Abs(inv[p * r + q] - want[p, q]) < 1e-9 * want.FrobeniusNorm());
+        // Row-wise substitution gives the same solutions as multiplying by the inverse.
+        var b = Enumerable.Range(0, 3 * r).Select(i => Math.Cos(i)).ToArray();
+        var x = new double[3 * r];
+        var lower = new double[r * r];
+        var chol = s.Cholesky().Factor;
+        for (int p = 0; p < r; p++)
+            for (int q = 0; q <= p; q++) lower[p * r + q] = chol[p, q];
+        CpAls.SolveRows(lower, r, b, x, 3);
+        for (int i = 0; i < 3; i++)
+            for (int q = 0; q < r; q++)
+            {
+                double want2 = 0;
+                for (int p = 0; p < r; p++) want2 += b[i * r + p] * inv[p * r + q];
+                Assert.True(Math.Abs(x[i * r + q] - want2) < 1e-8 * (1 + Math.Abs(want2)), $"{x[i * r + q]} vs {want2}");
+            }
         flat[0] = -1;
         Assert.Null(CpAls.CholeskyInverse(flat, r));
     }

@@ -37,10 +37,10 @@ public sealed record CpOptions
     /// <summary>
     /// Wall-clock cap of one decomposition's ALS sweeps, in seconds (≤ 0: none). After each sweep, ALS stops when the
     /// next one, at the mean pace so far, would end past the budget; the result then has <see cref="CpResult.TimedOut"/>
-    /// set and Converged false. The default (20 s) is far above what a 512×512×3×3 weight needs at R = 256 on two cores,
-    /// so it only bounds pathological cases (huge layers, very slow machines) without changing ordinary results.
+    /// set and Converged false. The default, 30 s, lets a 512×512×3×3 weight run its 300 sweeps at R ≤ 128 and ~200 of them
+    /// at R = 256 on two shared cores (≈ 0.15 s per sweep); small layers never reach it. Sensitivity sweeps can pass less.
     /// </summary>
-    public double TimeBudgetSeconds { get; init; } = 20;
+    public double TimeBudgetSeconds { get; init; } = 30;
 }
 
 /// <summary>
@@ -73,8 +73,9 @@ public sealed record CpResult(
 /// <summary>
 /// CP (CANDECOMP/PARAFAC) of a 4-way tensor by alternating least squares, in double precision: HOSVD start, unit-norm
 /// factors with weights λ, damped normal equations, stop on a relative-error plateau or after
-/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖ and on cancelling pairs. Each sweep costs three
-/// blocked passes over the tensor (about 3·numel·R multiply-adds) and never stores an out·in×R intermediate.
+/// <see cref="CpOptions.MaxIterations"/> or <see cref="CpOptions.TimeBudgetSeconds"/>, and a degeneracy guard on ‖λ‖ and on
+/// cancelling pairs. Each sweep costs three double GEMMs over the tensor (about 3·numel·R multiply-adds, see Sweep) and
+/// never stores an out·in×R intermediate.
 /// </summary>
 public static class CpAls
 {
@@ -376,8 +377,9 @@ public static class CpAls
         for (int i = 0; i < n; i++)
             for (int c = 0; c < r; c++) rhs[i * r + c] = mttkrp[i * r + c] + mu * f[i * r + c] * lambda[c];
         var sol = new double[n * r];
-        var inverse = CholeskyInverse(lhs, r);
-        if (inverse is not null) Dgemm.Multiply(false, false, n, r, r, 1, rhs, r, inverse, r, 0, sol, r);
+        var l = Cholesky(lhs, r);
+        if (l is not null && n < r) SolveRows(l, r, rhs, sol, n);   // few rows (spatial modes): substitution
+        else if (l is not null) Dgemm.Multiply(false, false, n, r, r, 1, rhs, r, InverseFromCholesky(l, r), r, 0, sol, r);
         else
         {
             // not positive definite numerically: least squares instead
@@ -404,7 +406,27 @@ public static class CpAls
     /// (L·Lᵀ)⁻¹ of a symmetric [R, R] matrix by Cholesky (L lower), as L⁻ᵀ·L⁻¹; null when a pivot is ≤ 0 (not positive
     /// definite numerically), where the caller falls back to a least-squares solve.
     /// </summary>
-    internal static double[]? CholeskyInverse(double[] s, int r)
+    internal static double[]? CholeskyInverse(double[] s, int r) => Cholesky(s, r) is { } l ? InverseFromCholesky(l, r) : null;
+
+    /// <summary>x·(L·Lᵀ) = b for each of the <paramref name="n"/> rows b of <paramref name="rhs"/> (forward then back substitution).</summary>
+    internal static void SolveRows(double[] l, int r, double[] rhs, double[] sol, int n)
+    {
+        var u = new double[r * r];                                          // Lᵀ, so that the back substitution reads rows
+        for (int i = 0; i < r; i++)
+            for (int k = 0; k <= i; k++) u[k * r + i] = l[i * r + k];
+        var z = new double[r];
+        for (int row = 0; row < n; row++)
+        {
+            var b = rhs.AsSpan(row * r, r);
+            var x = sol.AsSpan(row * r, r);
+            for (int i = 0; i < r; i++) z[i] = (b[i] - TensorPrimitives.Dot(l.AsSpan(i * r, i), z.AsSpan(0, i))) / l[i * r + i];
+            for (int i = r - 1; i >= 0; i--)
+                x[i] = (z[i] - TensorPrimitives.Dot(u.AsSpan(i * r + i + 1, r - i - 1), x[(i + 1)..])) / l[i * r + i];
+        }
+    }
+
+    /// <summary>The lower Cholesky factor of a symmetric [R, R] matrix; null when a pivot is ≤ 0.</summary>
+    private static double[]? Cholesky(double[] s, int r)
     {
         var l = new double[r * r];
         for (int j = 0; j < r; j++)
@@ -417,6 +439,12 @@ public static class CpAls
             for (int i = j + 1; i < r; i++)
                 l[i * r + j] = (s[i * r + j] - TensorPrimitives.Dot(l.AsSpan(i * r, j), lj)) / dj;
         }
+        return l;
+    }
+
+    /// <summary>(L·Lᵀ)⁻¹ = L⁻ᵀ·L⁻¹ from the Cholesky factor.</summary>
+    private static double[] InverseFromCholesky(double[] l, int r)
+    {
         // L⁻¹ row by row: row i = (e_i − Σ_{k<i} L[i,k]·row k) / L[i,i] (rows are zero past the diagonal).
         var li = new double[r * r];
         for (int i = 0; i < r; i++)
