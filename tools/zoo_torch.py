@@ -502,6 +502,45 @@ EXTRA = [("resnet18", (3, 96, 96, 100)), ("resnet50", (3, 64, 64, 10)), ("mobile
 EXTRA += [(n, (3, 224, 224, 1000)) for n in ("resnet18", "resnet50", "mobilenet_v2", "shufflenet_v2", "densenet121")]
 
 
+def randomize_batch_norms(model, gen):
+    """Random BN affine parameters and running statistics, so that eval-mode goldens exercise every tensor."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5, generator=gen)
+                m.bias.uniform_(-0.5, 0.5, generator=gen)
+                m.running_mean.uniform_(-0.5, 0.5, generator=gen)
+                m.running_var.uniform_(0.5, 1.5, generator=gen)
+
+
+def tiny_cases():
+    """Small instances of every block, for output goldens (name, module, input shape); the C# test builds the same."""
+    return [
+        ("lenet5", LeNet5(1, 12, 12, 10), (2, 1, 12, 12)),
+        ("resnet_basic", ResNet(BasicBlock, [1, 1, 1], [4, 8, 16], 2, 12, 3, True), (2, 2, 12, 12)),
+        ("resnet_bottleneck", ResNet(Bottleneck, [1, 2], [4, 8], 2, 20, 3, False), (2, 2, 20, 20)),
+        ("shufflenet", ShuffleNetV2(2, 16, 3, repeats=(1, 2, 1), channels=(8, 16, 32, 64, 24)), (2, 2, 16, 16)),
+        ("densenet", DenseNet(2, 12, 3, growth=4, blocks=(2, 2)), (2, 2, 12, 12)),
+        ("inception", Inception(6, 4, 3, 5, 2, 3, 3), (2, 6, 5, 5)),
+        ("inverted_residual", InvertedResidual(8, 8, 1, 6), (2, 8, 5, 5)),
+        ("inverted_residual_s2", InvertedResidual(8, 12, 2, 1), (2, 8, 5, 5)),
+    ]
+
+
+def write_output_goldens():
+    import goldens_common
+    for name, model, shape in tiny_cases():
+        goldens_common.seeded(0)
+        gen = torch.Generator().manual_seed(1)
+        randomize_batch_norms(model, gen)
+        model.eval()
+        x = torch.rand(shape, generator=gen) * 2 - 1
+        with torch.no_grad():
+            y = model(x)
+        arrays = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+        goldens_common.save("zoo", name, input=x, output=y, **arrays)
+
+
 def main():
     torch.manual_seed(0)
     rows = []
@@ -522,6 +561,7 @@ def main():
     with open(os.path.join(out_dir, "counts.json"), "w") as f:
         json.dump(rows, f, indent=1)
         f.write("\n")
+    write_output_goldens()
 
 
 if __name__ == "__main__":

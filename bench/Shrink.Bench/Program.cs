@@ -4,8 +4,9 @@ using Shrink.Tensors;
 using Shrink.Zoo;
 
 if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kernels.KernelParallel.MaxThreads = int.Parse(th);
-// Usage: Shrink.Bench [--quick] [--json] [--no-torch] | gemm [m,n,k...] | profile <model> <batch> [train|infer] [steps]
+// Usage: Shrink.Bench [--quick] [--json] [--no-torch] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
+if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "convs")
 {
     foreach (var c in Bench.ResNet18Convs())

@@ -238,7 +238,8 @@ public static class DatasetCatalog
     private static string ExpandHome(string path) =>
         path.StartsWith('~') ? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile) + path[1..] : path;
 
-    private static string CanonicalName(string name)
+    /// <summary>The catalogue name for a data set name or alias ("Fashion_MNIST" → "fashion-mnist"); unknown names are returned trimmed.</summary>
+    public static string CanonicalName(string name)
     {
         string lower = name.Trim().ToLowerInvariant();
         foreach (var k in KnownSets)

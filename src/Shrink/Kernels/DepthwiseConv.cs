@@ -1,10 +1,13 @@
+using System.Buffers;
+
 namespace Shrink.Kernels;
 
 /// <summary>
 /// Direct depthwise 2-D convolution for one image: input x[C, H, W], weight w[C·M, 1, kh, kw] (M = channel
 /// multiplier), output y[C·M, OutH, OutW]; output channel o reads input channel o / M. Covers the kh×1 and 1×kw
 /// separable convs of CP decomposition. Rows of contiguous output positions (stride 1 along W) go through vector
-/// axpy/dot loops; stride &gt; 1 along W uses a scalar gather. Spans must not alias; NaNs propagate.
+/// axpy/dot loops; for stride s &gt; 1 along W each input plane is first split into s column phases (x[ih, q + k·s]
+/// at phase q, position k), so that every tap again reads a contiguous run. Spans must not alias; NaNs propagate.
 /// </summary>
 public static class DepthwiseConv
 {
@@ -14,34 +17,77 @@ public static class DepthwiseConv
     {
         int outC = channels * multiplier, outHw = g.OutH * g.OutW, taps = g.KernelH * g.KernelW;
         Check(x, channels, height, width, w, outC, taps, y.Length, outHw);
-        for (int o = 0; o < outC; o++)
+        int sw = g.StrideW, pw = (width + sw - 1) / sw;
+        float[]? phases = sw > 1 ? ArrayPool<float>.Shared.Rent(sw * height * pw) : null;
+        try
         {
-            var plane = x.Slice(o / multiplier * height * width, height * width);
-            var yp = y.Slice(o * outHw, outHw);
-            yp.Fill(bias.IsEmpty ? 0f : bias[o]);
-            var wk = w.Slice(o * taps, taps);
-            for (int i = 0; i < g.KernelH; i++)
+            for (int o = 0; o < outC; o++)
             {
-                int tapH = i * g.DilationH;
-                var (ohStart, ohEnd) = Window2d.ValidRange(height, g.OutH, g.StrideH, g.PadTop, tapH);
-                for (int j = 0; j < g.KernelW; j++)
+                var plane = x.Slice(o / multiplier * height * width, height * width);
+                if (phases is not null && o % multiplier == 0) Split(plane, height, width, sw, phases);
+                var yp = y.Slice(o * outHw, outHw);
+                yp.Fill(bias.IsEmpty ? 0f : bias[o]);
+                var wk = w.Slice(o * taps, taps);
+                for (int i = 0; i < g.KernelH; i++)
                 {
-                    float wv = wk[i * g.KernelW + j];
-                    int tapW = j * g.DilationW;
-                    var (owStart, owEnd) = Window2d.ValidRange(width, g.OutW, g.StrideW, g.PadLeft, tapW);
-                    int n = owEnd - owStart;
-                    if (n <= 0) continue;
-                    int iw0 = owStart * g.StrideW - g.PadLeft + tapW;
-                    for (int oh = ohStart; oh < ohEnd; oh++)
+                    int tapH = i * g.DilationH;
+                    var (ohStart, ohEnd) = Window2d.ValidRange(height, g.OutH, g.StrideH, g.PadTop, tapH);
+                    for (int j = 0; j < g.KernelW; j++)
                     {
-                        int ih = oh * g.StrideH - g.PadTop + tapH;
-                        var src = plane.Slice(ih * width);
-                        var dst = yp.Slice(oh * g.OutW + owStart, n);
-                        if (g.StrideW == 1) SpatialVector.Axpy(wv, src.Slice(iw0, n), dst);
-                        else
-                            for (int k = 0, iw = iw0; k < n; k++, iw += g.StrideW) dst[k] += wv * src[iw];
+                        float wv = wk[i * g.KernelW + j];
+                        int tapW = j * g.DilationW;
+                        var (owStart, owEnd) = Window2d.ValidRange(width, g.OutW, g.StrideW, g.PadLeft, tapW);
+                        int n = owEnd - owStart;
+                        if (n <= 0) continue;
+                        int iw0 = owStart * g.StrideW - g.PadLeft + tapW;
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            int ih = oh * g.StrideH - g.PadTop + tapH;
+                            var src = plane.Slice(ih * width);
+                            var dst = yp.Slice(oh * g.OutW + owStart, n);
+                            if (phases is null) SpatialVector.Axpy(wv, src.Slice(iw0, n), dst);
+                            else SpatialVector.Axpy(wv, phases.AsSpan(Phase(ih, iw0, height, sw, pw), n), dst);
+                        }
                     }
                 }
+            }
+        }
+        finally
+        {
+            if (phases is not null) ArrayPool<float>.Shared.Return(phases);
+        }
+    }
+
+    /// <summary>Offset in the phase buffer of x[ih, iw]: phase iw mod s, row ih, position iw div s.</summary>
+    private static int Phase(int ih, int iw, int height, int stride, int phaseWidth) =>
+        ((iw % stride) * height + ih) * phaseWidth + iw / stride;
+
+    /// <summary>phases[(q·H + ih)·pw + k] = plane[ih, q + k·s] (entries past the row end are left alone).</summary>
+    private static void Split(ReadOnlySpan<float> plane, int height, int width, int stride, Span<float> phases)
+    {
+        int pw = (width + stride - 1) / stride;
+        for (int ih = 0; ih < height; ih++)
+        {
+            var row = plane.Slice(ih * width, width);
+            for (int q = 0; q < stride && q < width; q++)
+            {
+                var dst = phases.Slice((q * height + ih) * pw, pw);
+                for (int k = 0, iw = q; iw < width; k++, iw += stride) dst[k] = row[iw];
+            }
+        }
+    }
+
+    /// <summary>The inverse scatter, accumulating: plane[ih, q + k·s] += phases[(q·H + ih)·pw + k].</summary>
+    private static void Merge(ReadOnlySpan<float> phases, int height, int width, int stride, Span<float> plane)
+    {
+        int pw = (width + stride - 1) / stride;
+        for (int ih = 0; ih < height; ih++)
+        {
+            var row = plane.Slice(ih * width, width);
+            for (int q = 0; q < stride && q < width; q++)
+            {
+                var src = phases.Slice((q * height + ih) * pw, pw);
+                for (int k = 0, iw = q; iw < width; k++, iw += stride) row[iw] += src[k];
             }
         }
     }
@@ -52,34 +98,44 @@ public static class DepthwiseConv
     {
         int outC = channels * multiplier, outHw = g.OutH * g.OutW, taps = g.KernelH * g.KernelW;
         Check(dx, channels, height, width, w, outC, taps, dy.Length, outHw);
-        for (int o = 0; o < outC; o++)
+        int sw = g.StrideW, pw = (width + sw - 1) / sw;
+        float[]? phases = sw > 1 ? ArrayPool<float>.Shared.Rent(sw * height * pw) : null;
+        try
         {
-            var plane = dx.Slice(o / multiplier * height * width, height * width);
-            var gp = dy.Slice(o * outHw, outHw);
-            var wk = w.Slice(o * taps, taps);
-            for (int i = 0; i < g.KernelH; i++)
+            for (int o = 0; o < outC; o++)
             {
-                int tapH = i * g.DilationH;
-                var (ohStart, ohEnd) = Window2d.ValidRange(height, g.OutH, g.StrideH, g.PadTop, tapH);
-                for (int j = 0; j < g.KernelW; j++)
+                var plane = dx.Slice(o / multiplier * height * width, height * width);
+                if (phases is not null && o % multiplier == 0) phases.AsSpan(0, sw * height * pw).Clear();
+                var gp = dy.Slice(o * outHw, outHw);
+                var wk = w.Slice(o * taps, taps);
+                for (int i = 0; i < g.KernelH; i++)
                 {
-                    float wv = wk[i * g.KernelW + j];
-                    int tapW = j * g.DilationW;
-                    var (owStart, owEnd) = Window2d.ValidRange(width, g.OutW, g.StrideW, g.PadLeft, tapW);
-                    int n = owEnd - owStart;
-                    if (n <= 0) continue;
-                    int iw0 = owStart * g.StrideW - g.PadLeft + tapW;
-                    for (int oh = ohStart; oh < ohEnd; oh++)
+                    int tapH = i * g.DilationH;
+                    var (ohStart, ohEnd) = Window2d.ValidRange(height, g.OutH, g.StrideH, g.PadTop, tapH);
+                    for (int j = 0; j < g.KernelW; j++)
                     {
-                        int ih = oh * g.StrideH - g.PadTop + tapH;
-                        var dst = plane.Slice(ih * width);
-                        var src = gp.Slice(oh * g.OutW + owStart, n);
-                        if (g.StrideW == 1) SpatialVector.Axpy(wv, src, dst.Slice(iw0, n));
-                        else
-                            for (int k = 0, iw = iw0; k < n; k++, iw += g.StrideW) dst[iw] += wv * src[k];
+                        float wv = wk[i * g.KernelW + j];
+                        int tapW = j * g.DilationW;
+                        var (owStart, owEnd) = Window2d.ValidRange(width, g.OutW, g.StrideW, g.PadLeft, tapW);
+                        int n = owEnd - owStart;
+                        if (n <= 0) continue;
+                        int iw0 = owStart * g.StrideW - g.PadLeft + tapW;
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            int ih = oh * g.StrideH - g.PadTop + tapH;
+                            var dst = plane.Slice(ih * width);
+                            var src = gp.Slice(oh * g.OutW + owStart, n);
+                            if (phases is null) SpatialVector.Axpy(wv, src, dst.Slice(iw0, n));
+                            else SpatialVector.Axpy(wv, src, phases.AsSpan(Phase(ih, iw0, height, sw, pw), n));
+                        }
                     }
                 }
+                if (phases is not null && (o + 1) % multiplier == 0) Merge(phases, height, width, sw, plane);
             }
+        }
+        finally
+        {
+            if (phases is not null) ArrayPool<float>.Shared.Return(phases);
         }
     }
 
@@ -89,35 +145,44 @@ public static class DepthwiseConv
     {
         int outC = channels * multiplier, outHw = g.OutH * g.OutW, taps = g.KernelH * g.KernelW;
         Check(x, channels, height, width, dw, outC, taps, dy.Length, outHw);
-        for (int o = 0; o < outC; o++)
+        int sw = g.StrideW, pw = (width + sw - 1) / sw;
+        float[]? phases = sw > 1 ? ArrayPool<float>.Shared.Rent(sw * height * pw) : null;
+        try
         {
-            var plane = x.Slice(o / multiplier * height * width, height * width);
-            var gp = dy.Slice(o * outHw, outHw);
-            var wk = dw.Slice(o * taps, taps);
-            for (int i = 0; i < g.KernelH; i++)
+            for (int o = 0; o < outC; o++)
             {
-                int tapH = i * g.DilationH;
-                var (ohStart, ohEnd) = Window2d.ValidRange(height, g.OutH, g.StrideH, g.PadTop, tapH);
-                for (int j = 0; j < g.KernelW; j++)
+                var plane = x.Slice(o / multiplier * height * width, height * width);
+                if (phases is not null && o % multiplier == 0) Split(plane, height, width, sw, phases);
+                var gp = dy.Slice(o * outHw, outHw);
+                var wk = dw.Slice(o * taps, taps);
+                for (int i = 0; i < g.KernelH; i++)
                 {
-                    int tapW = j * g.DilationW;
-                    var (owStart, owEnd) = Window2d.ValidRange(width, g.OutW, g.StrideW, g.PadLeft, tapW);
-                    int n = owEnd - owStart;
-                    if (n <= 0) continue;
-                    int iw0 = owStart * g.StrideW - g.PadLeft + tapW;
-                    float sum = 0;
-                    for (int oh = ohStart; oh < ohEnd; oh++)
+                    int tapH = i * g.DilationH;
+                    var (ohStart, ohEnd) = Window2d.ValidRange(height, g.OutH, g.StrideH, g.PadTop, tapH);
+                    for (int j = 0; j < g.KernelW; j++)
                     {
-                        int ih = oh * g.StrideH - g.PadTop + tapH;
-                        var src = plane.Slice(ih * width);
-                        var gr = gp.Slice(oh * g.OutW + owStart, n);
-                        if (g.StrideW == 1) sum += SpatialVector.Dot(gr, src.Slice(iw0, n));
-                        else
-                            for (int k = 0, iw = iw0; k < n; k++, iw += g.StrideW) sum += gr[k] * src[iw];
+                        int tapW = j * g.DilationW;
+                        var (owStart, owEnd) = Window2d.ValidRange(width, g.OutW, g.StrideW, g.PadLeft, tapW);
+                        int n = owEnd - owStart;
+                        if (n <= 0) continue;
+                        int iw0 = owStart * g.StrideW - g.PadLeft + tapW;
+                        float sum = 0;
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            int ih = oh * g.StrideH - g.PadTop + tapH;
+                            var src = plane.Slice(ih * width);
+                            var gr = gp.Slice(oh * g.OutW + owStart, n);
+                            sum += phases is null ? SpatialVector.Dot(gr, src.Slice(iw0, n))
+                                : SpatialVector.Dot(gr, phases.AsSpan(Phase(ih, iw0, height, sw, pw), n));
+                        }
+                        wk[i * g.KernelW + j] += sum;
                     }
-                    wk[i * g.KernelW + j] += sum;
                 }
             }
+        }
+        finally
+        {
+            if (phases is not null) ArrayPool<float>.Shared.Return(phases);
         }
     }
 

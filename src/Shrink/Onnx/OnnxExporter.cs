@@ -14,6 +14,9 @@ internal static class OnnxExporter
     public const int Opset = 13;
     public const int IrVersion = 8;
 
+    /// <summary>Model metadata key listing (one per line) the parameters that are frozen, so that a round trip keeps them frozen.</summary>
+    public const string FrozenKey = "shrink.frozen_parameters";
+
     public static ModelProto Export(Graph.Graph graph)
     {
         var unsupported = graph.Nodes.Where(n => OpTable.ForShrink(n.Op.GetType()) is null).ToList();
@@ -39,6 +42,8 @@ internal static class OnnxExporter
             if (!p.Shape.IsConcrete) throw new OnnxExportException($"Parameter '{p.Name}' has non-concrete shape {p.Shape}.");
             g.Initializer.Add(ConstTensor.FloatProto(p.Name, p.Shape, p.Data.Span));
         }
+        var frozen = graph.Parameters.Where(p => !p.Trainable).Select(p => p.Name).ToArray();
+        if (frozen.Length > 0) model.MetadataProps.Add(new StringStringEntryProto { Key = FrozenKey, Value = string.Join('\n', frozen) });
         foreach (var node in graph.TopologicalOrder())
             OpTable.ForShrink(node.Op.GetType())!.Export(ctx, node);
 

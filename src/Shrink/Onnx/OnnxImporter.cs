@@ -32,6 +32,12 @@ internal sealed class OnnxImporter
         int opset = DefaultOpset(model, source);
         var importer = new OnnxImporter(string.IsNullOrEmpty(g.Name) ? Path.GetFileNameWithoutExtension(source) : g.Name);
         importer.Run(g, opset, source);
+        if (model.MetadataProps.FirstOrDefault(e => e.Key == OnnxExporter.FrozenKey) is { } frozen)
+        {
+            var names = frozen.Value.Split('\n').ToHashSet(StringComparer.Ordinal);
+            foreach (var p in importer.Graph.Parameters)
+                if (names.Contains(p.Name)) p.Trainable = false;
+        }
         return importer.Graph;
     }
 

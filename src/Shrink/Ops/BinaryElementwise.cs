@@ -41,11 +41,11 @@ public abstract class BinaryElementwise : Operator
         {
             var plan = new RowPlan(a.Shape, b.Shape, y.Shape);
             int n = plan.RowLength;
-            var rows = plan.Rows();
-            for (int r = 0; rows.MoveNext(); r++)
+            var (rowsA, rowsB) = plan.Rows(); // two odometers in lockstep: the row's start in a and in b
+            for (int r = 0; r * n < sy.Length; r++, rowsA.Next(), rowsB.Next())
             {
                 var dst = sy.Slice(r * n, n);
-                var (oa, ob) = rows.Current;
+                var (oa, ob) = (rowsA.Offset, rowsB.Offset);
                 if (plan.AVaries && plan.BVaries) TKernel.Invoke(sa.Slice(oa, n), sb.Slice(ob, n), dst);
                 else if (plan.AVaries) TKernel.Invoke(sa.Slice(oa, n), sb[ob], dst);
                 else if (plan.BVaries) TKernel.Invoke(sa[oa], sb.Slice(ob, n), dst);
@@ -103,42 +103,8 @@ public abstract class BinaryElementwise : Operator
         public bool AVaries { get; }
         public bool BVaries { get; }
 
-        public RowEnumerator Rows() => new(_dims, _stridesA, _stridesB);
-    }
-
-    /// <summary>Walks the outer dimensions in row-major order, yielding the start offsets of a and b for each row.</summary>
-    internal struct RowEnumerator
-    {
-        private readonly int[] _dims, _sa, _sb;
-        private readonly int[] _index;
-        private int _oa, _ob;
-        private bool _started, _done;
-
-        public RowEnumerator(int[] dims, int[] sa, int[] sb)
-        {
-            (_dims, _sa, _sb) = (dims, sa, sb);
-            _index = new int[dims.Length];
-            _done = Array.IndexOf(dims, 0) >= 0;
-        }
-
-        public readonly (int A, int B) Current => (_oa, _ob);
-
-        public bool MoveNext()
-        {
-            if (_done) return false;
-            if (!_started) { _started = true; return true; }
-            for (int axis = _dims.Length - 1; axis >= 0; axis--)
-            {
-                _oa += _sa[axis];
-                _ob += _sb[axis];
-                if (++_index[axis] < _dims[axis]) return true;
-                _oa -= _sa[axis] * _dims[axis];
-                _ob -= _sb[axis] * _dims[axis];
-                _index[axis] = 0;
-            }
-            _done = true;
-            return false;
-        }
+        public (Broadcast.Odometer A, Broadcast.Odometer B) Rows() =>
+            (new Broadcast.Odometer(new Shape(_dims), _stridesA), new Broadcast.Odometer(new Shape(_dims), _stridesB));
     }
 
     /// <summary>A pooled scratch tensor of <paramref name="shape"/> (contents undefined) for gradient temporaries.</summary>

@@ -87,22 +87,24 @@ public sealed class MaxPool : Operator
     {
         int kh = KernelShape[0], kw = KernelShape[1], dh = Dilations[0], dw = Dilations[1];
         int hs = r * Strides[0] - Pads[0], ws = c * Strides[1] - Pads[1];
+        // Taps j whose column ws + j·dw lies in [0, w): computed once for all rows of the window.
+        int j0 = ws >= 0 ? 0 : (-ws + dw - 1) / dw;
+        int j1 = Math.Min(kw, w - 1 - ws < 0 ? 0 : (w - 1 - ws) / dw + 1);
         int best = -1;
         float max = float.NegativeInfinity;
         for (int i = 0; i < kh; i++)
         {
             int ih = hs + i * dh;
             if ((uint)ih >= (uint)h) continue;
-            var row = plane.Slice(ih * w, w);
-            for (int j = 0; j < kw; j++)
+            int rowStart = ih * w + ws;
+            for (int j = j0; j < j1; j++)
             {
-                int iw = ws + j * dw;
-                if ((uint)iw >= (uint)w) continue;
-                float v = row[iw];
+                int idx = rowStart + j * dw;
+                float v = plane[idx];
                 if (best < 0 || v > max || (float.IsNaN(v) && !float.IsNaN(max)))
                 {
                     max = v;
-                    best = ih * w + iw;
+                    best = idx;
                 }
             }
         }

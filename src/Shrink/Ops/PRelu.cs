@@ -5,7 +5,8 @@ namespace Shrink.Ops;
 
 /// <summary>
 /// y = x for x &gt; 0, slope·x otherwise, with slope broadcast (unidirectionally) to x: per-channel slopes are
-/// [C,1,1] for NCHW, [C] for [N,C]. dslope = Σ dy·x over x ≤ 0, summed over the stretched dimensions.
+/// [C,1,1] for NCHW, [C] for [N,C]. dx = dy·(x &gt; 0 ? 1 : slope); dslope = Σ dy·x over x ≤ 0, summed over the
+/// stretched dimensions. Runs through <see cref="BinaryElementwise.Map{TKernel}"/>'s broadcasting rows.
 /// </summary>
 public sealed class PRelu : Operator
 {
@@ -19,32 +20,64 @@ public sealed class PRelu : Operator
         return [inputs[0]];
     }
 
-    public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs)
-    {
-        Broadcast.To(inputs[1], outputs[0]); // y = slope, stretched; then y = x > 0 ? x : slope·x
-        var x = inputs[0].Span;
-        var y = outputs[0].Span;
-        for (int i = 0; i < y.Length; i++) y[i] = x[i] > 0 ? x[i] : y[i] * x[i];
-    }
+    public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
+        BinaryElementwise.Map<Kernel>(inputs[0], inputs[1], outputs[0]);
 
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
         ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads)
     {
-        var (xt, dyt) = (inputs[0], outputGrads[0]);
-        var x = xt.Span;
-        var dy = dyt.Span;
-        using var t = Tensor.Rent(xt.Shape, clear: false);
-        var s = t.Span;
-        if (inputGrads[0] is { } dxt)
+        var (x, dy) = (inputs[0], outputGrads[0]);
+        using var t = Tensor.Rent(x.Shape, clear: false);
+        if (inputGrads[0] is { } dx)
         {
-            Broadcast.To(inputs[1], t);
-            var dx = dxt.Span;
-            for (int i = 0; i < dx.Length; i++) dx[i] += x[i] > 0 ? dy[i] : s[i] * dy[i];
+            BinaryElementwise.Map<SlopeKernel>(x, inputs[1], t); // dy/dx
+            TensorPrimitives.MultiplyAdd(t.Span, dy.Span, dx.Span, dx.Span);
         }
         if (inputGrads[1] is { } dslope)
         {
-            for (int i = 0; i < s.Length; i++) s[i] = x[i] > 0 ? 0 : dy[i] * x[i];
+            ReadOnlySpan<float> xs = x.Span, dys = dy.Span;
+            var ts = t.Span;
+            for (int i = 0; i < ts.Length; i++) ts[i] = xs[i] > 0 ? 0 : dys[i] * xs[i];
             Broadcast.ReduceInto(t, dslope);
+        }
+    }
+
+    /// <summary>y = a &gt; 0 ? a : b·a (a = x, b = slope).</summary>
+    internal readonly struct Kernel : IBinaryKernel
+    {
+        public static void Invoke(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+        {
+            for (int i = 0; i < y.Length; i++) y[i] = a[i] > 0 ? a[i] : b[i] * a[i];
+        }
+
+        public static void Invoke(ReadOnlySpan<float> a, float b, Span<float> y)
+        {
+            for (int i = 0; i < y.Length; i++) y[i] = a[i] > 0 ? a[i] : b * a[i];
+        }
+
+        public static void Invoke(float a, ReadOnlySpan<float> b, Span<float> y)
+        {
+            for (int i = 0; i < y.Length; i++) y[i] = a > 0 ? a : b[i] * a;
+        }
+    }
+
+    /// <summary>y = a &gt; 0 ? 1 : b: the derivative with respect to x.</summary>
+    private readonly struct SlopeKernel : IBinaryKernel
+    {
+        public static void Invoke(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+        {
+            for (int i = 0; i < y.Length; i++) y[i] = a[i] > 0 ? 1 : b[i];
+        }
+
+        public static void Invoke(ReadOnlySpan<float> a, float b, Span<float> y)
+        {
+            for (int i = 0; i < y.Length; i++) y[i] = a[i] > 0 ? 1 : b;
+        }
+
+        public static void Invoke(float a, ReadOnlySpan<float> b, Span<float> y)
+        {
+            if (a > 0) y.Fill(1);
+            else b.CopyTo(y);
         }
     }
 }

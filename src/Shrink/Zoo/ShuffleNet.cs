@@ -13,20 +13,28 @@ public static class ShuffleNet
     private static readonly int[] Repeats = [4, 8, 4];
     private static readonly int[] Channels = [24, 116, 232, 464, 1024];
 
-    public static Graph.Graph V2(ZooInput input, int seed)
+    public static Graph.Graph V2(ZooInput input, int seed) => Build("shufflenet_v2", input, seed, Repeats, Channels);
+
+    /// <summary>
+    /// A ShuffleNet v2 with <paramref name="repeats"/>[i] units in stage i + 2 and <paramref name="channels"/> = stem,
+    /// the stages' widths (even), and the final 1×1 conv (torchvision's stages_repeats and stages_out_channels).
+    /// </summary>
+    public static Graph.Graph Build(string name, ZooInput input, int seed, int[] repeats, int[] channels)
     {
-        var b = new GraphBuilder("shufflenet_v2", seed);
+        if (channels.Length != repeats.Length + 2 || channels[1..^1].Any(c => c < 2 || c % 2 != 0))
+            throw new ArgumentException($"ShuffleNet v2 needs a stem width, an even width per stage and a final width: {repeats.Length + 2} channel counts for {repeats.Length} stages.", nameof(channels));
+        var b = new GraphBuilder(name, seed);
         var x = b.Input(input.Channels, input.Height, input.Width);
         bool small = input.Height < ModelZoo.SmallInput;
         using (b.Scope("conv1"))
-            x = b.Relu(b.BatchNorm2d(b.Conv2d(x, Channels[0], 3, small ? 1 : 2, padding: 1, bias: false, name: "0"), name: "1"));
+            x = b.Relu(b.BatchNorm2d(b.Conv2d(x, channels[0], 3, small ? 1 : 2, padding: 1, bias: false, name: "0"), name: "1"));
         if (!small) x = b.MaxPool2d(x, 3, stride: 2, padding: 1);
-        for (int stage = 0; stage < Repeats.Length; stage++)
-            for (int i = 0; i < Repeats[stage]; i++)
+        for (int stage = 0; stage < repeats.Length; stage++)
+            for (int i = 0; i < repeats[stage]; i++)
                 using (b.Scope($"stage{stage + 2}.{i}"))
-                    x = ShuffleUnit(b, x, Channels[stage + 1], i == 0 ? 2 : 1);
-        using (b.Scope("conv5"))
-            x = b.Relu(b.BatchNorm2d(b.Conv2d(x, Channels[4], 1, bias: false, name: "0"), name: "1"));
+                    x = ShuffleUnit(b, x, channels[stage + 1], i == 0 ? 2 : 1);
+        using (b.Scope($"conv{repeats.Length + 2}"))
+            x = b.Relu(b.BatchNorm2d(b.Conv2d(x, channels[^1], 1, bias: false, name: "0"), name: "1"));
         x = b.Flatten(b.GlobalAvgPool(x));
         return b.Build(b.Linear(x, input.Classes, name: "fc"));
     }

@@ -147,3 +147,108 @@ public class OnnxBadInputTests
         Assert.Contains("'w'", e.Message);
     }
 }
+
+public class OnnxAttributeErrorTests
+{
+    private static GraphProto Spatial(NodeProto node, params TensorProto[] inits)
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 2, 6, 6));
+        g.Initializer.Add(inits);
+        g.Node.Add(node);
+        g.Output.Add(FloatInfo(node.Output[0], -1, 2, 6, 6));
+        return g;
+    }
+
+    [Fact]
+    public void PadReflect_NamesNodeAndMode()
+    {
+        var g = Spatial(Node("Pad", "pad_reflect", ["x", "pads"], ["y"], Attr("mode", "reflect")), Int64s("pads", [0, 0, 1, 1, 0, 0, 1, 1], 8));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("node 'pad_reflect' (Pad)", e.Message);
+        Assert.Contains("reflect", e.Message);
+    }
+
+    [Fact]
+    public void NonConstantReshapeShape_NamesNode()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 8));
+        g.Input.Add(FloatInfo("s", 2));
+        g.Node.Add(Node("Reshape", "reshape_dyn", ["x", "s"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 2, 4));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("node 'reshape_dyn' (Reshape)", e.Message);
+        Assert.Contains("constant", e.Message);
+    }
+
+    [Fact]
+    public void UnknownAutoPad_NamesNode()
+    {
+        var g = Spatial(Node("MaxPool", "pool", ["x"], ["y"], Attr("kernel_shape", new long[] { 3, 3 }), Attr("auto_pad", "SOMETIMES")));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("node 'pool' (MaxPool)", e.Message);
+        Assert.Contains("SOMETIMES", e.Message);
+    }
+
+    [Fact]
+    public void UsedMaxPoolIndices_NamesOutput()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 2, 6, 6));
+        g.Node.Add(Node("MaxPool", "pool", ["x"], ["y", "idx"], Attr("kernel_shape", new long[] { 2, 2 })));
+        g.Node.Add(Node("Relu", "use_idx", ["idx"], ["z"]));
+        g.Output.Add(FloatInfo("z", -1, 2, 5, 5));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("use_idx", e.Message);
+        Assert.Contains("output 1 of node 'pool' (MaxPool)", e.Message);
+    }
+
+    [Fact]
+    public void ReduceMeanOverChannels_NamesNode()
+    {
+        var g = Spatial(Node("ReduceMean", "mean_c", ["x"], ["y"], Attr("axes", new long[] { 1 })));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("node 'mean_c' (ReduceMean)", e.Message);
+    }
+
+    [Theory]
+    [InlineData("VALID", 4)]
+    [InlineData("SAME_UPPER", 6)]
+    [InlineData("SAME_LOWER", 6)]
+    public void ConvAutoPad_Supported(string autoPad, int size)
+    {
+        var w = Enumerable.Range(0, 3 * 2 * 3 * 3).Select(i => (i % 7 - 3) * 0.1f).ToArray();
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 2, 6, 6));
+        g.Initializer.Add(Floats("w", w, 3, 2, 3, 3));
+        g.Node.Add(Node("Conv", "conv", ["x", "w"], ["y"], Attr("auto_pad", autoPad)));
+        g.Output.Add(FloatInfo("y", -1, 3, size, size));
+        var graph = Load(Model(g));
+        Assert.Equal(new Shrink.Tensors.Shape(-1, 3, size, size), graph.Outputs[0].Shape);
+    }
+
+    [Fact]
+    public void ConvSameUpper_EvenKernel_PadsAtTheEnd()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 1, 5, 5));
+        g.Initializer.Add(Floats("w", new float[4], 1, 1, 2, 2));
+        g.Node.Add(Node("Conv", "conv", ["x", "w"], ["y"], Attr("auto_pad", "SAME_UPPER")));
+        g.Output.Add(FloatInfo("y", -1, 1, 5, 5));
+        Assert.Equal("Conv", Load(Model(g)).Nodes[0].OpType);
+        Assert.Contains("0,0,1,1", string.Join(",", ((Shrink.Ops.Conv)Load(Model(g)).Nodes[0].Op).Pads));
+    }
+
+    [Fact]
+    public void ShapeMismatchInConv_NamesNode()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 2, 6, 6));
+        g.Initializer.Add(Floats("w", new float[3 * 5 * 9], 3, 5, 3, 3));
+        g.Node.Add(Node("Conv", "conv_bad", ["x", "w"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 3, 4, 4));
+        var e = Assert.Throws<ShapeMismatchException>(() => Load(Model(g)));
+        Assert.Contains("conv_bad", e.Message);
+    }
+}

@@ -79,6 +79,21 @@ public class ZooTests
         Assert.True(y.Span.ToArray().Distinct().Count() > 1, $"{name}: constant logits");
     }
 
+    [Theory]
+    [InlineData("lenet5")]
+    [InlineData("resnet20")]
+    [InlineData("mobilenet_v2")]
+    [InlineData("shufflenet_v2")]
+    [InlineData("densenet_cifar")]
+    public void Onnx_round_trip_keeps_outputs_and_names(string name)
+    {
+        var g = ModelZoo.Create(name, seed: 2);
+        var back = Shrink.Tests.Onnx.OnnxTestUtil.RoundTrip(g);
+        Shrink.Tests.Onnx.OnnxTestUtil.AssertSameOutputs(g, back, batch: 2);
+        Assert.Equal(g.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal), back.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Shrink.Tests.Onnx.ExportFiles.Write("zoo_" + name, g);
+    }
+
     [Fact]
     public void Names_follow_the_pytorch_module_paths()
     {

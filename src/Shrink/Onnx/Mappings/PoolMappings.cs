@@ -54,12 +54,42 @@ internal sealed class AveragePoolMapping : OpMapping<AveragePool>
 
     protected override void Export(ExportContext ctx, Node node, AveragePool op)
     {
-        var p = ctx.AddNode(node);
+        if (op.CountIncludePad && op.Pads.Any(v => v != 0) && SameSizeWithExplicitPad(node.Inputs[0].Shape, op))
+        {
+            // Zero padding counted in the average is exactly an explicit zero Pad then a pool without padding; written
+            // so because some runtimes (OpenCV 4.6 DNN) ignore count_include_pad. PyTorch exports it the same way.
+            string padded = ctx.FreshName(node.Outputs[0].Name + "/padded");
+            int[] pads = [0, 0, op.Pads[0], op.Pads[1], 0, 0, op.Pads[2], op.Pads[3]];
+            ctx.AddNode(node, "Pad", [node.Inputs[0].Name, ctx.Ints(node.Name + "/pads", pads)], [padded], name: node.Name + "/Pad")
+                .Attribute.Add(OnnxAttributes.Of("mode", "constant"));
+            Write(ctx.AddNode(node, inputs: [padded]), op, [0, 0, 0, 0], countIncludePad: false);
+            return;
+        }
+        Write(ctx.AddNode(node), op, op.Pads, op.CountIncludePad);
+    }
+
+    /// <summary>In ceil mode an explicit pad can admit one more window at the end; then keep the attribute form.</summary>
+    private static bool SameSizeWithExplicitPad(Tensors.Shape x, AveragePool op)
+    {
+        if (!op.CeilMode) return true;
+        for (int i = 0; i < 2; i++)
+        {
+            int n = x[2 + i];
+            if (n == Tensors.Shape.Dynamic) return false;
+            int a = Pooling.OutputSize(n, op.KernelShape[i], op.Strides[i], op.Pads[i], op.Pads[i + 2], 1, true);
+            int b = Pooling.OutputSize(n + op.Pads[i] + op.Pads[i + 2], op.KernelShape[i], op.Strides[i], 0, 0, 1, true);
+            if (a != b) return false;
+        }
+        return true;
+    }
+
+    private static void Write(Onnx.Proto.NodeProto p, AveragePool op, int[] pads, bool countIncludePad)
+    {
         p.Attribute.Add(OnnxAttributes.Of("kernel_shape", op.KernelShape));
         p.Attribute.Add(OnnxAttributes.Of("strides", op.Strides));
-        p.Attribute.Add(OnnxAttributes.Of("pads", op.Pads));
+        p.Attribute.Add(OnnxAttributes.Of("pads", pads));
         p.Attribute.Add(OnnxAttributes.Of("ceil_mode", op.CeilMode));
-        p.Attribute.Add(OnnxAttributes.Of("count_include_pad", op.CountIncludePad));
+        p.Attribute.Add(OnnxAttributes.Of("count_include_pad", countIncludePad));
     }
 }
 

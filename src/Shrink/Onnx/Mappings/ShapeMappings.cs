@@ -177,3 +177,31 @@ internal sealed class PadMapping : OpMapping<Pad>
         ctx.AddNode(node, inputs: inputs).Attribute.Add(OnnxAttributes.Of("mode", "constant"));
     }
 }
+
+/// <summary>
+/// Split: attribute axis; part sizes from the "split" attribute (opset &lt; 13) or input (13+, constant), or equal parts
+/// (one per output, or opset 18's num_outputs). Exported with the sizes as an int64 initializer (opset 13).
+/// </summary>
+internal sealed class SplitMapping : OpMapping<Split>
+{
+    public override IReadOnlyList<Value> Import(ImportContext ctx)
+    {
+        var a = ctx.Attributes;
+        int axis = (int)a.Int("axis", 0);
+        long[]? sizes = ctx.Opset >= 13 ? (ctx.HasInput(1) ? ctx.ConstantInts(1, "the split input") : null) : a.Ints("split");
+        int parts = (int)a.Int("num_outputs", ctx.Proto.Output.Count);
+        var op = sizes is { Length: > 0 }
+            ? new Split { Axis = axis, Sizes = sizes.Select(s => checked((int)s)).ToArray(), NumOutputs = sizes.Length }
+            : new Split { Axis = axis, NumOutputs = parts };
+        return ctx.Add(op, ctx.Input(0));
+    }
+
+    protected override void Export(ExportContext ctx, Node node, Split op)
+    {
+        var x = node.Inputs[0].Shape;
+        int axis = op.Axis < 0 ? op.Axis + x.Rank : op.Axis;
+        var sizes = op.PartSizes(x[axis]);
+        ctx.AddNode(node, inputs: [node.Inputs[0].Name, ctx.Ints(node.Name + "/split", sizes)])
+            .Attribute.Add(OnnxAttributes.Of("axis", (long)op.Axis));
+    }
+}
