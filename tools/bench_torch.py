@@ -3,9 +3,9 @@
 side, printed as one JSON object on the last line of stdout. SGEMM via torch.mm (Debian's torch multiplies with
 OpenBLAS); convolutions of ResNet-18 (forward, batch 128); training steps of ResNet-18 and VGG-11-BN (1x28x28, SGD with
 momentum, cross-entropy); inference at batch 128 and batch 1 (latency: the better of 1 and N threads, median and p90).
-Peak training memory: the growth of the process's max RSS over the first training steps (measured first, in a fresh
-process state), which includes PyTorch's allocator caching.
-Usage: bench_torch.py [--threads N] [--quick] [--only KEY...]"""
+Peak training memory: the growth of the process's max RSS over model creation and the first training step (meaningful
+for the first model a process trains), which includes PyTorch's allocator caching.
+Usage: bench_torch.py [--threads N] [--quick] [--only sgemm|conv|train|infer|train_MODEL|infer_MODEL ...]"""
 import argparse
 import json
 import os
@@ -130,12 +130,15 @@ def main():
     q = a.quick
     only = set(a.only) if a.only else None
     want = lambda k: only is None or k in only  # noqa: E731
+    models = ("resnet18", "vgg11")
+    train_models = [m for m in models if want("train") or want(f"train_{m}")]
+    infer_models = [m for m in models if want("infer") or want(f"infer_{m}")]
     r = {}
     t_start = time.time()
     # Memory first, while the process is fresh: max RSS growth over the first ResNet-18 steps.
-    if want("train"):
-        for name in ("resnet18", "vgg11"):
-            train_speed(name, 128, 2 if q else 6, r, memory=(name == "resnet18"))
+    if train_models:
+        for name in train_models:
+            train_speed(name, 128, 2 if q else 6, r, memory=True)
             print(f"train {name}: {r[f'train_{name}']:.1f} images/s", file=sys.stderr)
     if want("sgemm"):
         for m, n, k in GEMM_SHAPES:
@@ -151,8 +154,8 @@ def main():
                 w = torch.rand(cout, cin, k, k) * 0.2 - 0.1
                 t = timed(lambda: F.conv2d(x, w, None, s, k // 2), 0.2 if q else 1.0)
                 r[f"conv_{cin}x{h}x{h}_{cout}_k{k}s{s}"] = 1000 * t[len(t) // 2]
-    if want("infer"):
-        for name in ("resnet18", "vgg11"):
+    if infer_models:
+        for name in infer_models:
             torch.set_num_threads(a.threads)
             med, _, _ = infer(name, 128, 3 if q else 10, [a.threads], r)
             r[f"infer_{name}_ips"] = 128 / med

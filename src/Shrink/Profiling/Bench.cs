@@ -140,40 +140,66 @@ public static class Bench
             log.WriteLine($"  {key}: {ms:F2} ms (torch {T(torch, key)?.ToString("F2") ?? "-"})");
         }
 
-        torch = Torch("train");
+        // Models: PyTorch and Shrink alternate per model, over several rounds; each side's median over the rounds.
+        int rounds = options.Quick ? 1 : 3;
         foreach (string model in new[] { "resnet18", "vgg11" })
         {
-            log.WriteLine($"bench: {model} training step (batch {options.TrainBatch})...");
-            var (ips, peak) = MeasureTraining(model, options.TrainBatch, options.Quick ? 2 : 6);
-            rows.Add(new BenchRow("train", $"{model} bs{options.TrainBatch}", "images/s", ips, T(torch, $"train_{model}"), true));
-            rows.Add(new BenchRow("memory", $"{model} train peak", "MB", peak / 1e6, T(torch, $"train_{model}_peak_mb"), false));
-            log.WriteLine($"  {ips:F1} images/s, peak {peak / 1e6:F0} MB (torch {T(torch, $"train_{model}")?.ToString("F1") ?? "-"} images/s, {T(torch, $"train_{model}_peak_mb")?.ToString("F0") ?? "-"} MB)");
+            log.WriteLine($"bench: {model} training step (batch {options.TrainBatch}), {rounds} round(s)...");
+            var ours = new List<double>();
+            var theirs = new List<double>();
+            long peak = 0;
+            double? torchPeak = null;
+            for (int r = 0; r < rounds; r++)
+            {
+                torch = Torch($"train_{model}");
+                if (T(torch, $"train_{model}") is { } tt) theirs.Add(tt);
+                torchPeak ??= T(torch, $"train_{model}_peak_mb");
+                var (ips, p) = MeasureTraining(model, options.TrainBatch, options.Quick ? 2 : 5);
+                ours.Add(ips);
+                peak = Math.Max(peak, p);
+                log.WriteLine($"  round {r + 1}: {ips:F1} images/s (torch {T(torch, $"train_{model}")?.ToString("F1") ?? "-"})");
+            }
+            rows.Add(new BenchRow("train", $"{model} bs{options.TrainBatch}", "images/s", MedianOf(ours), theirs.Count > 0 ? MedianOf(theirs) : null, true));
+            rows.Add(new BenchRow("memory", $"{model} train peak", "MB", peak / 1e6, torchPeak, false));
+            log.WriteLine($"  median {MedianOf(ours):F1} images/s, peak {peak / 1e6:F0} MB (torch {(theirs.Count > 0 ? MedianOf(theirs).ToString("F1") : "-")} images/s, {torchPeak?.ToString("F0") ?? "-"} MB)");
         }
 
-        torch = Torch("infer");
         foreach (string model in new[] { "resnet18", "vgg11" })
         {
-            log.WriteLine($"bench: {model} inference...");
+            log.WriteLine($"bench: {model} inference, {rounds} round(s)...");
             var graph = ModelZoo.Create(model);
-            var lN = Profiler.MeasureLatency(graph, graph.Inputs[0].Shape.WithBatch(options.InferBatch), options.Quick ? 3 : 10, 2);
-            rows.Add(new BenchRow("infer", $"{model} bs{options.InferBatch}", "images/s", lN.ImagesPerSecond, T(torch, $"infer_{model}_ips"), true));
-            // Batch 1: the better of 1 thread and all threads, as on the PyTorch side.
-            LatencyStats? l1 = null;
+            var ips = new List<double>();
+            var tIps = new List<double>();
+            var l1s = new List<LatencyStats>();
+            var tMed = new List<double>();
+            var tP90 = new List<double>();
             int bestThreads = threads;
-            foreach (int t in threads > 1 ? new[] { 1, threads } : new[] { 1 })
+            for (int r = 0; r < rounds; r++)
             {
-                KernelParallel.MaxThreads = t;
-                try
+                torch = Torch($"infer_{model}");
+                if (T(torch, $"infer_{model}_ips") is { } a) tIps.Add(a);
+                if (T(torch, $"latency_{model}_median_ms") is { } b) tMed.Add(b);
+                if (T(torch, $"latency_{model}_p90_ms") is { } c) tP90.Add(c);
+                ips.Add(Profiler.MeasureLatency(graph, graph.Inputs[0].Shape.WithBatch(options.InferBatch), options.Quick ? 3 : 8, 2).ImagesPerSecond);
+                // Batch 1: the better of 1 thread and all threads, as on the PyTorch side.
+                LatencyStats? l1 = null;
+                foreach (int t in threads > 1 ? new[] { 1, threads } : new[] { 1 })
                 {
-                    var l = Profiler.MeasureLatency(graph, graph.Inputs[0].Shape.WithBatch(1), options.Quick ? 10 : 60, 5);
-                    if (l1 is null || l.MedianMs < l1.MedianMs) { l1 = l; bestThreads = t; }
+                    KernelParallel.MaxThreads = t;
+                    try
+                    {
+                        var l = Profiler.MeasureLatency(graph, graph.Inputs[0].Shape.WithBatch(1), options.Quick ? 10 : 50, 5);
+                        if (l1 is null || l.MedianMs < l1.MedianMs) { l1 = l; bestThreads = t; }
+                    }
+                    finally { KernelParallel.MaxThreads = threads; }
                 }
-                finally { KernelParallel.MaxThreads = threads; }
+                l1s.Add(l1!);
+                log.WriteLine($"  round {r + 1}: bs{options.InferBatch} {ips[^1]:F1} images/s (torch {T(torch, $"infer_{model}_ips")?.ToString("F1") ?? "-"}); " +
+                    $"bs1 {l1!.MedianMs:F2} ms median, {l1.P90Ms:F2} ms p90 at {bestThreads} thread(s) (torch {T(torch, $"latency_{model}_median_ms")?.ToString("F2") ?? "-"} ms)");
             }
-            rows.Add(new BenchRow("latency", $"{model} bs1 median", "ms", l1!.MedianMs, T(torch, $"latency_{model}_median_ms"), false));
-            rows.Add(new BenchRow("latency", $"{model} bs1 p90", "ms", l1.P90Ms, T(torch, $"latency_{model}_p90_ms"), false));
-            log.WriteLine($"  bs{options.InferBatch}: {lN.ImagesPerSecond:F1} images/s (torch {T(torch, $"infer_{model}_ips")?.ToString("F1") ?? "-"}); " +
-                $"bs1: {l1.MedianMs:F2} ms median, {l1.P90Ms:F2} ms p90 at {bestThreads} thread(s) (torch {T(torch, $"latency_{model}_median_ms")?.ToString("F2") ?? "-"} ms)");
+            rows.Add(new BenchRow("infer", $"{model} bs{options.InferBatch}", "images/s", MedianOf(ips), tIps.Count > 0 ? MedianOf(tIps) : null, true));
+            rows.Add(new BenchRow("latency", $"{model} bs1 median", "ms", MedianOf(l1s.Select(l => l.MedianMs).ToList()), tMed.Count > 0 ? MedianOf(tMed) : null, false));
+            rows.Add(new BenchRow("latency", $"{model} bs1 p90", "ms", MedianOf(l1s.Select(l => l.P90Ms).ToList()), tP90.Count > 0 ? MedianOf(tP90) : null, false));
         }
 
         double? Ratio(string group, string name) => rows.FirstOrDefault(r => r.Group == group && r.Name == name)?.Ratio;
@@ -191,6 +217,12 @@ public static class Bench
         var result = new BenchResult(Machine(), threads, rows, ratios, torchVersion, torchError);
         log.WriteLine(result.Table());
         return result;
+    }
+
+    private static double MedianOf(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     /// <summary>A ResNet-18 convolution at batch 128: input channels and size, output channels, kernel, stride.</summary>
