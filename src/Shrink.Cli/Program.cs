@@ -27,6 +27,7 @@ public static class Program
     [
         TrainCommand.Create(),
         EvalCommand.Create(),
+        OptimizeCommand.Create(),
         ZooCommand.Create(),
         ProfileCommand.Create(),
         InferCommand.Create(),

@@ -210,9 +210,9 @@ public static class TrainingRun
 
     public static LrSchedule CreateSchedule(TrainingOptions o, int totalSteps) => o.Schedule.ToLowerInvariant() switch
     {
-        // Very short runs (dry runs, --max-steps 1) stretch the curve to its shortest valid length.
-        "onecycle" => new OneCycle(o.LearningRate, Math.Max(4, totalSteps)),
-        "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), Math.Max(2, totalSteps)),
+        // One-cycle needs a few steps per phase; very short runs (dry runs, tiny subsets) warm up for one step instead.
+        "onecycle" when totalSteps >= 10 => new OneCycle(o.LearningRate, totalSteps),
+        "onecycle" or "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), Math.Max(2, totalSteps + 1)),
         "constant" => new ConstantLr(o.LearningRate),
         _ => throw new ShrinkException($"Unknown schedule '{o.Schedule}' (use onecycle, cosine or constant)."),
     };

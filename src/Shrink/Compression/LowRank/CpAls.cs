@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using Shrink.Kernels;
 using Shrink.Tensors;
 
 namespace Shrink.Compression.LowRank;
@@ -32,6 +33,14 @@ public sealed record CpOptions
     public double MaxCongruence { get; init; } = 0.95;
 
     public int Seed { get; init; }
+
+    /// <summary>
+    /// Wall-clock cap of one decomposition's ALS sweeps, in seconds (≤ 0: none). After each sweep, ALS stops when the
+    /// next one, at the mean pace so far, would end past the budget; the result then has <see cref="CpResult.TimedOut"/>
+    /// set and Converged false. The default, 30 s, lets a 512×512×3×3 weight run its 300 sweeps at R ≤ 128 and ~200 of them
+    /// at R = 256 on two shared cores (≈ 0.15 s per sweep); small layers never reach it. Sensitivity sweeps can pass less.
+    /// </summary>
+    public double TimeBudgetSeconds { get; init; } = 30;
 }
 
 /// <summary>
@@ -54,25 +63,19 @@ public sealed record CpResult(
 {
     public int Rank => Lambda.Length;
 
-    public DenseTensor Reconstruct()
-    {
-        var f = Factors;
-        int[] dims = f.Select(m => m.RowCount).ToArray();
-        var left = CpAls.KhatriRao(f[0], f[1]) * Matrix<double>.Build.DenseOfDiagonalArray(Lambda);
-        var full = left.TransposeAndMultiply(CpAls.KhatriRao(f[2], f[3])); // [d0·d1, d2·d3]
-        var t = new DenseTensor(dims);
-        int cols = dims[2] * dims[3];
-        for (int i = 0; i < full.RowCount; i++)
-            for (int j = 0; j < cols; j++) t.Data[i * cols + j] = full[i, j];
-        return t;
-    }
+    /// <summary>ALS stopped on <see cref="CpOptions.TimeBudgetSeconds"/> before converging or reaching MaxIterations.</summary>
+    public bool TimedOut { get; init; }
+
+    public DenseTensor Reconstruct() =>
+        CpAls.Reconstruct(Factors.Select(m => m.RowCount).ToArray(), Factors.Select(CpAls.ToRowMajor).ToArray(), Lambda);
 }
 
 /// <summary>
 /// CP (CANDECOMP/PARAFAC) of a 4-way tensor by alternating least squares, in double precision: HOSVD start, unit-norm
 /// factors with weights λ, damped normal equations, stop on a relative-error plateau or after
-/// <see cref="CpOptions.MaxIterations"/>, and a degeneracy guard on ‖λ‖ and on cancelling pairs. Each sweep costs three
-/// blocked passes over the tensor (about 3·numel·R multiply-adds) and never stores an out·in×R intermediate.
+/// <see cref="CpOptions.MaxIterations"/> or <see cref="CpOptions.TimeBudgetSeconds"/>, and a degeneracy guard on ‖λ‖ and on
+/// cancelling pairs. Each sweep costs three double GEMMs over the tensor (about 3·numel·R multiply-adds, see Sweep) and
+/// never stores an out·in×R intermediate.
 /// </summary>
 public static class CpAls
 {
@@ -104,16 +107,13 @@ public static class CpAls
         bool converged = false, degenerate = false;
         string? diagnosis = null;
         int it = 0;
+        bool timedOut = false;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var ws = new Workspace(x, rank);
         while (it < opt.MaxIterations)
         {
             it++;
-            var k23 = KhatriRao(a[2], d[2], a[3], d[3], rank);                // [kh·kw, R]
-            Update(a, grams, d, lambda, 0, MttkrpChannels(x.Data, d, k23, a[1], rank, outMode: true), opt.Damping);
-            Update(a, grams, d, lambda, 1, MttkrpChannels(x.Data, d, k23, a[0], rank, outMode: false), opt.Damping);
-            var s = SpatialProjection(x.Data, d, a[0], a[1], rank);           // [kh·kw, R]: X contracted with A0, A1
-            Update(a, grams, d, lambda, 2, Contract(s, a[3], d[2], d[3], rank, keepFirst: true), opt.Damping);
-            var m3 = Contract(s, a[2], d[2], d[3], rank, keepFirst: false);
-            Update(a, grams, d, lambda, 3, m3, opt.Damping);
+            var m3 = Sweep(ws, a, grams, lambda, opt.Damping);
 
             double next = ErrorFromGrams(a, grams, d, lambda, m3, normX);
             ratio = Norm(lambda) / normX;
@@ -137,6 +137,13 @@ public static class CpAls
                 converged = true;
                 break;
             }
+            // Time cap: stop when the next sweep (at the mean pace so far) would end past the budget.
+            double elapsed = clock.Elapsed.TotalSeconds;
+            if (opt.TimeBudgetSeconds > 0 && it < opt.MaxIterations && elapsed * (it + 1) / it > opt.TimeBudgetSeconds)
+            {
+                timedOut = true;
+                break;
+            }
         }
         var factors = new Matrix<double>[4];
         for (int m = 0; m < 4; m++)
@@ -151,8 +158,9 @@ public static class CpAls
             degenerate = true;
             diagnosis = $"cancelling components: two rank-one terms have congruence {congruence:F3} (nearly opposite) and ‖λ‖/‖W‖ = {ratio:G3}";
         }
-        var result = new CpResult(factors, lambda, double.NaN, it, converged, degenerate, diagnosis, ratio, congruence, history);
-        double exact = !double.IsFinite(ratio) ? double.NaN : x.RelativeErrorTo(result.Reconstruct());
+        var result = new CpResult(factors, lambda, double.NaN, it, converged, degenerate, diagnosis, ratio, congruence, history)
+            { TimedOut = timedOut };
+        double exact = !double.IsFinite(ratio) ? double.NaN : ReconstructionError(x, a, lambda);
         return result with { RelativeError = exact };
     }
 
@@ -189,61 +197,90 @@ public static class CpAls
     }
 
     /// <summary>
-    /// MTTKRP of a channel mode, blocked so that X·(A2⊙A3) [out·in, R] is never stored: with t = Σ_j X[o, c, j]·K[j, :],
-    /// outMode → M[o, :] = Σ_c t∘F[c, :] (F = A1); else M[c, :] = Σ_o t∘F[o, :] (F = A0). j runs over (kh, kw).
+    /// Per-decomposition buffers: the tensor in its natural layout X[(o, c), j] (= the mode-0 unfolding [out, in·kh·kw])
+    /// and once permuted, XP[(o, j), c] (its transpose is the mode-1 unfolding with columns ordered (o, j)); j = (kh, kw).
     /// </summary>
-    private static double[] MttkrpChannels(double[] x, int[] d, double[] k, double[] f, int r, bool outMode)
+    internal sealed class Workspace
     {
-        int d0 = d[0], d1 = d[1], jn = d[2] * d[3];
-        int rows = outMode ? d0 : d1, inner = outMode ? d1 : d0;
-        var m = new double[rows * r];
-        void Row(int row)
+        public Workspace(DenseTensor x, int rank)
         {
-            var dst = m.AsSpan(row * r, r);
-            var t = new double[r];
-            for (int q = 0; q < inner; q++)
-            {
-                int o = outMode ? row : q, c = outMode ? q : row;
-                Array.Clear(t);
-                int src = (o * d1 + c) * jn;
-                for (int j = 0; j < jn; j++)
+            Dims = x.Dims;
+            Rank = rank;
+            X = x.Data;
+            int d0 = Dims[0], d1 = Dims[1], jn = Dims[2] * Dims[3];
+            XP = new double[X.Length];
+            for (int o = 0; o < d0; o++)
+                for (int c = 0; c < d1; c++)
                 {
-                    double v = x[src + j];
-                    if (v != 0) TensorPrimitives.MultiplyAdd(k.AsSpan(j * r, r), v, t, t);
+                    int src = (o * d1 + c) * jn;
+                    for (int j = 0; j < jn; j++) XP[(o * jn + j) * d1 + c] = X[src + j];
                 }
-                TensorPrimitives.MultiplyAdd(t, f.AsSpan(q * r, r), dst, dst);
-            }
         }
-        if ((long)d0 * d1 * jn * r < 1 << 21) for (int i = 0; i < rows; i++) Row(i);
-        else Parallel.For(0, rows, Row);
+
+        public int[] Dims { get; }
+        public int Rank { get; }
+        public double[] X { get; }
+        public double[] XP { get; }
+    }
+
+    /// <summary>
+    /// One ALS sweep (modes 0, 1, 2, 3 in turn) with three GEMMs of numel·R multiply-adds each:
+    /// M₀ = X₍₀₎·(A₁⊙A₂⊙A₃), M₁ = XPᵀ·(A₀⊙A₂⊙A₃), and P = XP·A₁ [(o, j), R] from which S[j, :] = Σ_o P[(o, j), :]∘A₀[o, :]
+    /// (X contracted with A₀ and A₁ at once) gives both spatial MTTKRPs. Returns M₃ (for the error by norms).
+    /// </summary>
+    private static double[] Sweep(Workspace ws, double[][] a, double[][] grams, double[] lambda, double damping)
+    {
+        int[] d = ws.Dims;
+        int r = ws.Rank;
+        var k23 = KhatriRao(a[2], d[2], a[3], d[3], r);                  // [kh·kw, R]
+        Update(a, grams, d, lambda, 0, ChannelMttkrp(ws, k23, a[1], outMode: true), damping);
+        Update(a, grams, d, lambda, 1, ChannelMttkrp(ws, k23, a[0], outMode: false), damping);
+        var s = SpatialProjection(ws, a[0], a[1]);                        // [kh·kw, R]
+        Update(a, grams, d, lambda, 2, Contract(s, a[3], d[2], d[3], r, keepFirst: true), damping);
+        var m3 = Contract(s, a[2], d[2], d[3], r, keepFirst: false);
+        Update(a, grams, d, lambda, 3, m3, damping);
+        return m3;
+    }
+
+    /// <summary>The MTTKRP of <paramref name="mode"/> for the given factors (the paths <see cref="Sweep"/> uses; for tests).</summary>
+    internal static double[] Mttkrp(Workspace ws, double[][] a, int mode)
+    {
+        int[] d = ws.Dims;
+        int r = ws.Rank;
+        if (mode < 2)
+            return ChannelMttkrp(ws, KhatriRao(a[2], d[2], a[3], d[3], r), mode == 0 ? a[1] : a[0], outMode: mode == 0);
+        var s = SpatialProjection(ws, a[0], a[1]);
+        return mode == 2 ? Contract(s, a[3], d[2], d[3], r, keepFirst: true) : Contract(s, a[2], d[2], d[3], r, keepFirst: false);
+    }
+
+    /// <summary>
+    /// MTTKRP of a channel mode as one GEMM: outMode → X₍₀₎ [out, in·J] × (F⊙K) [in·J, R] with F = A₁;
+    /// else XPᵀ [in, out·J] × (F⊙K) [out·J, R] with F = A₀. K = A₂⊙A₃ [J, R].
+    /// </summary>
+    private static double[] ChannelMttkrp(Workspace ws, double[] k, double[] f, bool outMode)
+    {
+        int[] d = ws.Dims;
+        int r = ws.Rank, jn = d[2] * d[3];
+        int rows = outMode ? d[0] : d[1], inner = outMode ? d[1] : d[0];
+        var kr = KhatriRao(f, inner, k, jn, r);                            // [inner·J, R]
+        var m = new double[rows * r];
+        if (outMode) Dgemm.Multiply(false, false, rows, r, inner * jn, 1, ws.X, inner * jn, kr, r, 0, m, r);
+        else Dgemm.Multiply(true, false, rows, r, inner * jn, 1, ws.XP, rows, kr, r, 0, m, r);
         return m;
     }
 
-    /// <summary>S[j, :] = Σ_{o,c} X[o, c, j]·(A0[o, :]∘A1[c, :]) [kh·kw, R], accumulated per thread and summed.</summary>
-    private static double[] SpatialProjection(double[] x, int[] d, double[] a0, double[] a1, int r)
+    /// <summary>S[j, :] = Σ_{o,c} X[o, c, j]·(A0[o, :]∘A1[c, :]) [kh·kw, R], via P = XP·A1 [(o, j), R] (one GEMM).</summary>
+    private static double[] SpatialProjection(Workspace ws, double[] a0, double[] a1)
     {
-        int d0 = d[0], d1 = d[1], jn = d[2] * d[3];
-        var total = new double[jn * r];
-        var gate = new object();
-        int chunks = (long)d0 * d1 * jn * r < 1 << 21 ? 1 : Math.Min(d0, Environment.ProcessorCount * 2);
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks == 1 ? 1 : -1 }, ch =>
-        {
-            var local = new double[jn * r];
-            var w = new double[r];
-            for (int o = ch * d0 / chunks; o < (ch + 1) * d0 / chunks; o++)
-                for (int c = 0; c < d1; c++)
-                {
-                    TensorPrimitives.Multiply(a0.AsSpan(o * r, r), a1.AsSpan(c * r, r), w);
-                    int src = (o * d1 + c) * jn;
-                    for (int j = 0; j < jn; j++)
-                    {
-                        double v = x[src + j];
-                        if (v != 0) TensorPrimitives.MultiplyAdd(w, v, local.AsSpan(j * r, r), local.AsSpan(j * r, r));
-                    }
-                }
-            lock (gate) TensorPrimitives.Add(total, local, total);
-        });
-        return total;
+        int[] d = ws.Dims;
+        int r = ws.Rank, d0 = d[0], d1 = d[1], jn = d[2] * d[3];
+        var p = new double[d0 * jn * r];
+        Dgemm.Multiply(false, false, d0 * jn, r, d1, 1, ws.XP, d1, a1, r, 0, p, r);
+        var s = new double[jn * r];
+        for (int o = 0; o < d0; o++)
+            for (int j = 0; j < jn; j++)
+                TensorPrimitives.MultiplyAdd(p.AsSpan((o * jn + j) * r, r), a0.AsSpan(o * r, r), s.AsSpan(j * r, r), s.AsSpan(j * r, r));
+        return s;
     }
 
     /// <summary>
@@ -252,32 +289,62 @@ public static class CpAls
     private static double[] Contract(double[] t, double[] f, int n1, int n2, int r, bool keepFirst)
     {
         var m = new double[(keepFirst ? n1 : n2) * r];
-        var tmp = new double[r];
         for (int i = 0; i < n1; i++)
             for (int j = 0; j < n2; j++)
             {
-                var row = t.AsSpan((i * n2 + j) * r, r);
                 var dst = m.AsSpan((keepFirst ? i : j) * r, r);
-                TensorPrimitives.Multiply(row, f.AsSpan((keepFirst ? j : i) * r, r), tmp);
-                TensorPrimitives.Add(dst, tmp, dst);
+                TensorPrimitives.MultiplyAdd(t.AsSpan((i * n2 + j) * r, r), f.AsSpan((keepFirst ? j : i) * r, r), dst, dst);
             }
         return m;
     }
 
-    /// <summary>AᵀA of a row-major [n, R] factor, as a row-major [R, R] array (sum of the rows' outer products).</summary>
+    /// <summary>AᵀA of a row-major [n, R] factor, as a row-major [R, R] array.</summary>
     private static double[] Gram(double[] f, int n, int r)
     {
         var g = new double[r * r];
-        for (int i = 0; i < n; i++)
-        {
-            var row = f.AsSpan(i * r, r);
-            for (int p = 0; p < r; p++)
-            {
-                double v = row[p];
-                if (v != 0) TensorPrimitives.MultiplyAdd(row, v, g.AsSpan(p * r, r), g.AsSpan(p * r, r));
-            }
-        }
+        Dgemm.Multiply(true, false, r, r, n, 1, f, r, f, r, 0, g, r);
+        for (int p = 0; p < r; p++)                                         // exactly symmetric
+            for (int q = p + 1; q < r; q++) g[q * r + p] = g[p * r + q];
         return g;
+    }
+
+    /// <summary>‖X − X̂‖_F / ‖X‖_F from the explicit reconstruction.</summary>
+    internal static double ReconstructionError(DenseTensor x, double[][] a, double[] lambda) =>
+        x.RelativeErrorTo(Reconstruct(x.Dims, a, lambda));
+
+    /// <summary>
+    /// X̂ = Σ_r λ_r a0∘a1∘a2∘a3 from row-major [d_m, R] factors, a block of output channels at a time by GEMM:
+    /// (λ·A0 ⊙ A1) [bo·in, R] × (A2 ⊙ A3)ᵀ [R, J] written straight into X̂'s rows (o, c).
+    /// </summary>
+    internal static DenseTensor Reconstruct(int[] d, double[][] a, double[] lambda)
+    {
+        int r = lambda.Length, d0 = d[0], d1 = d[1], jn = d[2] * d[3];
+        var t = new DenseTensor(d);
+        var k23 = KhatriRao(a[2], d[2], a[3], d[3], r);
+        int block = Math.Max(1, Math.Min(d0, (1 << 19) / Math.Max(1, d1 * r)));
+        var left = new double[block * d1 * r];
+        var scaled = new double[r];
+        for (int o0 = 0; o0 < d0; o0 += block)
+        {
+            int bo = Math.Min(block, d0 - o0);
+            for (int o = 0; o < bo; o++)
+            {
+                TensorPrimitives.Multiply(a[0].AsSpan((o0 + o) * r, r), lambda, scaled);
+                for (int c = 0; c < d1; c++)
+                    TensorPrimitives.Multiply(scaled, a[1].AsSpan(c * r, r), left.AsSpan((o * d1 + c) * r, r));
+            }
+            Dgemm.Multiply(false, true, bo * d1, jn, r, 1, left, r, k23, r, 0, t.Data.AsSpan(o0 * d1 * jn, bo * d1 * jn), jn);
+        }
+        return t;
+    }
+
+    internal static double[] ToRowMajor(Matrix<double> m)
+    {
+        int n = m.RowCount, r = m.ColumnCount;
+        var f = new double[n * r];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < r; c++) f[i * r + c] = m[i, c];
+        return f;
     }
 
     /// <summary>∘ of the Gram matrices of every mode except <paramref name="skip"/> (−1: all four), row-major [R, R].</summary>
@@ -302,30 +369,100 @@ public static class CpAls
         for (int c = 0; c < r; c++) trace += v[c * r + c];
         double mu = damping * trace / r + 1e-12;
         var f = a[mode];
-        var lhs = Matrix<double>.Build.Dense(r, r, (p, q) => v[p * r + q] + (p == q ? mu : 0));
-        // rhsᵀ [R, n] = (M + μ·A·diag(λ))ᵀ
-        var rhsT = Matrix<double>.Build.Dense(r, n, (c, i) => mttkrp[i * r + c] + mu * f[i * r + c] * lambda[c]);
-        Matrix<double> solT;
-        try
+        var lhs = new double[r * r];
+        for (int p = 0; p < r; p++)
+            for (int q = 0; q < r; q++) lhs[p * r + q] = v[p * r + q] + (p == q ? mu : 0);
+        // rhs [n, R] = M + μ·A·diag(λ); the solution A' of A'·lhs = rhs (lhs symmetric).
+        var rhs = new double[n * r];
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < r; c++) rhs[i * r + c] = mttkrp[i * r + c] + mu * f[i * r + c] * lambda[c];
+        var sol = new double[n * r];
+        var l = Cholesky(lhs, r);
+        if (l is not null && n < r) SolveRows(l, r, rhs, sol, n);   // few rows (spatial modes): substitution
+        else if (l is not null) Dgemm.Multiply(false, false, n, r, r, 1, rhs, r, InverseFromCholesky(l, r), r, 0, sol, r);
+        else
         {
-            solT = lhs.Cholesky().Solve(rhsT);
+            // not positive definite numerically: least squares instead
+            var lhsM = Matrix<double>.Build.Dense(r, r, (p, q) => lhs[p * r + q]);
+            var rhsT = Matrix<double>.Build.Dense(r, n, (c, i) => rhs[i * r + c]);
+            var solT = lhsM.Svd(true).Solve(rhsT);
+            for (int i = 0; i < n; i++)
+                for (int c = 0; c < r; c++) sol[i * r + c] = solT[c, i];
         }
-        catch (ArgumentException)
-        {
-            solT = lhs.Svd(true).Solve(rhsT); // not positive definite numerically: least squares instead
-        }
-        var sol = solT.ToArray();
         for (int c = 0; c < r; c++)
         {
             double norm = 0;
-            for (int i = 0; i < n; i++) norm += sol[c, i] * sol[c, i];
+            for (int i = 0; i < n; i++) norm += sol[i * r + c] * sol[i * r + c];
             norm = Math.Sqrt(norm);
             lambda[c] = norm;
             if (norm == 0) continue; // keep the previous unit column for a vanished component
             double scale = double.IsFinite(norm) ? 1 / norm : 1;
-            for (int i = 0; i < n; i++) f[i * r + c] = sol[c, i] * scale;
+            for (int i = 0; i < n; i++) f[i * r + c] = sol[i * r + c] * scale;
         }
         grams[mode] = Gram(f, n, r);
+    }
+
+    /// <summary>
+    /// (L·Lᵀ)⁻¹ of a symmetric [R, R] matrix by Cholesky (L lower), as L⁻ᵀ·L⁻¹; null when a pivot is ≤ 0 (not positive
+    /// definite numerically), where the caller falls back to a least-squares solve.
+    /// </summary>
+    internal static double[]? CholeskyInverse(double[] s, int r) => Cholesky(s, r) is { } l ? InverseFromCholesky(l, r) : null;
+
+    /// <summary>x·(L·Lᵀ) = b for each of the <paramref name="n"/> rows b of <paramref name="rhs"/> (forward then back substitution).</summary>
+    internal static void SolveRows(double[] l, int r, double[] rhs, double[] sol, int n)
+    {
+        var u = new double[r * r];                                          // Lᵀ, so that the back substitution reads rows
+        for (int i = 0; i < r; i++)
+            for (int k = 0; k <= i; k++) u[k * r + i] = l[i * r + k];
+        var z = new double[r];
+        for (int row = 0; row < n; row++)
+        {
+            var b = rhs.AsSpan(row * r, r);
+            var x = sol.AsSpan(row * r, r);
+            for (int i = 0; i < r; i++) z[i] = (b[i] - TensorPrimitives.Dot(l.AsSpan(i * r, i), z.AsSpan(0, i))) / l[i * r + i];
+            for (int i = r - 1; i >= 0; i--)
+                x[i] = (z[i] - TensorPrimitives.Dot(u.AsSpan(i * r + i + 1, r - i - 1), x[(i + 1)..])) / l[i * r + i];
+        }
+    }
+
+    /// <summary>The lower Cholesky factor of a symmetric [R, R] matrix; null when a pivot is ≤ 0.</summary>
+    private static double[]? Cholesky(double[] s, int r)
+    {
+        var l = new double[r * r];
+        for (int j = 0; j < r; j++)
+        {
+            var lj = l.AsSpan(j * r, j);
+            double dj = s[j * r + j] - TensorPrimitives.Dot(lj, lj);
+            if (dj <= 0) return null;
+            dj = Math.Sqrt(dj);
+            l[j * r + j] = dj;
+            for (int i = j + 1; i < r; i++)
+                l[i * r + j] = (s[i * r + j] - TensorPrimitives.Dot(l.AsSpan(i * r, j), lj)) / dj;
+        }
+        return l;
+    }
+
+    /// <summary>(L·Lᵀ)⁻¹ = L⁻ᵀ·L⁻¹ from the Cholesky factor.</summary>
+    private static double[] InverseFromCholesky(double[] l, int r)
+    {
+        // L⁻¹ row by row: row i = (e_i − Σ_{k<i} L[i,k]·row k) / L[i,i] (rows are zero past the diagonal).
+        var li = new double[r * r];
+        for (int i = 0; i < r; i++)
+        {
+            var row = li.AsSpan(i * r, i + 1);
+            row[i] = 1;
+            for (int k = 0; k < i; k++)
+            {
+                double c = l[i * r + k];
+                if (c != 0) TensorPrimitives.MultiplyAdd(li.AsSpan(k * r, k + 1), -c, row[..(k + 1)], row[..(k + 1)]);
+            }
+            TensorPrimitives.Multiply(row, 1 / l[i * r + i], row);
+        }
+        var inv = new double[r * r];
+        Dgemm.Multiply(true, false, r, r, r, 1, li, r, li, r, 0, inv, r);
+        for (int p = 0; p < r; p++)
+            for (int q = p + 1; q < r; q++) inv[q * r + p] = inv[p * r + q];
+        return inv;
     }
 
     /// <summary>‖X − X̂‖/‖X‖ from ‖X‖², ⟨X, X̂⟩ = Σ_r λ_r (M₃ᵀA₃)_rr and ‖X̂‖² = λᵀ(∘_m A_mᵀA_m)λ (cheap; ~1e-8 floor).</summary>

@@ -87,37 +87,29 @@ public sealed class DenseTensor
     }
 
     /// <summary>
-    /// The mode-n Gram matrix X₍ₙ₎·X₍ₙ₎ᵀ [dims[mode], dims[mode]] (row-major), accumulated as outer products of the mode
-    /// fibres so the inner loop is a vector operation; rows are split over threads when large.
+    /// The mode-n Gram matrix X₍ₙ₎·X₍ₙ₎ᵀ [dims[mode], dims[mode]] (row-major) by one double GEMM: straight from the data
+    /// for mode 0 (its unfolding is the row-major [dims[0], rest] view), else from the fibres gathered as rows.
     /// </summary>
     public double[] ModeGram(int mode)
     {
         var (pre, mid, post) = Split(mode);
-        // Fibres as rows: y[(a, b), i] = x[a, i, b].
-        int fibres = pre * post;
-        var y = new double[(long)fibres * mid <= int.MaxValue ? fibres * mid : throw new InvalidOperationException("Tensor too large.")];
-        for (int a = 0; a < pre; a++)
-            for (int i = 0; i < mid; i++)
-            {
-                int src = (a * mid + i) * post;
-                for (int b = 0; b < post; b++) y[(a * post + b) * mid + i] = Data[src + b];
-            }
         var g = new double[mid * mid];
-        void Rows(int p0, int p1)
+        if (pre == 1) Kernels.Dgemm.Multiply(false, true, mid, mid, post, 1, Data, post, Data, post, 0, g, mid);
+        else
         {
-            for (int f = 0; f < fibres; f++)
-            {
-                var row = y.AsSpan(f * mid, mid);
-                for (int p = p0; p < p1; p++)
+            // Fibres as rows: y[(a, b), i] = x[a, i, b].
+            int fibres = pre * post;
+            var y = new double[(long)fibres * mid <= int.MaxValue ? fibres * mid : throw new InvalidOperationException("Tensor too large.")];
+            for (int a = 0; a < pre; a++)
+                for (int i = 0; i < mid; i++)
                 {
-                    double v = row[p];
-                    if (v != 0) TensorPrimitives.MultiplyAdd(row, v, g.AsSpan(p * mid, mid), g.AsSpan(p * mid, mid));
+                    int src = (a * mid + i) * post;
+                    for (int b = 0; b < post; b++) y[(a * post + b) * mid + i] = Data[src + b];
                 }
-            }
+            Kernels.Dgemm.Multiply(true, false, mid, mid, fibres, 1, y, mid, y, mid, 0, g, mid);
         }
-        int chunks = (long)mid * mid * fibres > 1 << 22 ? Math.Min(mid, Environment.ProcessorCount * 4) : 1;
-        if (chunks == 1) Rows(0, mid);
-        else Parallel.For(0, chunks, c => Rows(c * mid / chunks, (c + 1) * mid / chunks));
+        for (int p = 0; p < mid; p++)                                       // exactly symmetric
+            for (int q = p + 1; q < mid; q++) g[q * mid + p] = g[p * mid + q];
         return g;
     }
 
@@ -160,21 +152,32 @@ public sealed class DenseTensor
         var dims = (int[])Dims.Clone();
         dims[mode] = nd;
         var y = new DenseTensor(dims);
-        var mArr = m.ToArray();
-        void Block(int a)
+        var mArr = new double[nd * mid];
+        for (int j = 0; j < nd; j++)
+            for (int i = 0; i < mid; i++) mArr[j * mid + i] = m[j, i];
+        if (pre == 1)
         {
+            // [nd, mid] × X₍₀₎ [mid, post]: the result's row-major data directly.
+            Kernels.Dgemm.Multiply(false, false, nd, post, mid, 1, mArr, mid, Data, post, 0, y.Data, post);
+            return y;
+        }
+        // Gather X as [(a, b), mid], multiply by Mᵀ into [(a, b), nd], scatter back to [a, nd, b].
+        int fibres = pre * post;
+        var xs = new double[fibres * mid];
+        for (int a = 0; a < pre; a++)
+            for (int i = 0; i < mid; i++)
+            {
+                int src = (a * mid + i) * post;
+                for (int b = 0; b < post; b++) xs[(a * post + b) * mid + i] = Data[src + b];
+            }
+        var ys = new double[fibres * nd];
+        Kernels.Dgemm.Multiply(false, true, fibres, nd, mid, 1, xs, mid, mArr, mid, 0, ys, nd);
+        for (int a = 0; a < pre; a++)
             for (int j = 0; j < nd; j++)
             {
-                var dst = y.Data.AsSpan((a * nd + j) * post, post);
-                for (int i = 0; i < mid; i++)
-                {
-                    double c = mArr[j, i];
-                    if (c != 0) TensorPrimitives.MultiplyAdd(Data.AsSpan((a * mid + i) * post, post), c, dst, dst);
-                }
+                int dst = (a * nd + j) * post;
+                for (int b = 0; b < post; b++) y.Data[dst + b] = ys[(a * post + b) * nd + j];
             }
-        }
-        if (pre > 1 && (long)Length * nd > 1 << 22) Parallel.For(0, pre, Block);
-        else for (int a = 0; a < pre; a++) Block(a);
         return y;
     }
 }

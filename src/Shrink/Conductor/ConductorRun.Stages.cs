@@ -1,0 +1,250 @@
+using Shrink.Graph;
+
+namespace Shrink.Conductor;
+
+internal sealed partial class ConductorRun
+{
+    /// <summary>Stage 1 plans with at most this many times the allowed drop, summed over the no-training sensitivity curves (fine-tuning recovers most of it).</summary>
+    public const double Stage1Allowance = 2.0;
+
+    // ---- Stage 1: exploration ----
+
+    /// <summary>
+    /// Initial ranks: every layer at its break-even rank, then greedily the notch down that saves the most cost per point
+    /// of predicted drop, while the summed sensitivity stays within <see cref="Stage1Allowance"/> × the allowed drop.
+    /// </summary>
+    private Dictionary<string, int> InitialRanks()
+    {
+        var layers = Optimised.ToList();
+        var idx = layers.ToDictionary(l => l.Name, l => l.Top);
+        double allowance = Stage1Allowance * Math.Max(_c.MaxAccuracyDrop, 0.05);
+        bool size = _c.Objective == Objective.Size;
+        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
+        while (true)
+        {
+            double sum = layers.Sum(l => l.DropAt(idx[l.Name]));
+            LayerChoice? pick = null;
+            double bestScore = double.NegativeInfinity;
+            foreach (var l in layers)
+            {
+                int i = idx[l.Name];
+                if (i == 0) continue;
+                double extra = l.DropAt(i - 1) - l.DropAt(i);
+                if (sum + extra > allowance) continue;
+                double score = (Cost(l, i) - Cost(l, i - 1)) / (Math.Max(0, extra) + 0.01);
+                if (score > bestScore)
+                {
+                    bestScore = score;
+                    pick = l;
+                }
+            }
+            if (pick is null) break;
+            idx[pick.Name]--;
+        }
+        return layers.ToDictionary(l => l.Name, l => l.Ladder[idx[l.Name]]);
+    }
+
+    /// <summary>Raises the ranks of the layers costing the most predicted accuracy (the upper half) by a quarter of their ladder.</summary>
+    private Dictionary<string, int> Relax(IReadOnlyDictionary<string, int> ranks)
+    {
+        var next = new Dictionary<string, int>(ranks);
+        var movable = Optimised.Where(l => l.IndexOf(ranks[l.Name]) < l.Top)
+            .OrderByDescending(l => l.DropAt(l.IndexOf(ranks[l.Name]))).ThenBy(l => l.Name, StringComparer.Ordinal).ToList();
+        foreach (var l in movable.Take(Math.Max(1, (movable.Count + 1) / 2)))
+            next[l.Name] = l.Ladder[Math.Min(l.Top, l.IndexOf(ranks[l.Name]) + Math.Max(1, l.Ladder.Length / 4))];
+        return next;
+    }
+
+    private void Stage1Step()
+    {
+        int round = State.Step;
+        var ranks = State.Ranks.Count == 0 ? InitialRanks() : new Dictionary<string, int>(State.Ranks);
+        double sens = SensitivitySum(ranks);
+        Report("stage1", round, _budget.Stage1Rounds, $"composing; predicted no-training drop {sens:F2} points, fine-tuning {_budget.Stage1Steps} steps", ranks);
+        var (g, _) = _cache.Compose(Plan(ranks));
+        string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round));
+        if (tuneNote is not null) Report("stage1", round, _budget.Stage1Rounds, tuneNote, ranks);
+        double acc = Measure(g, _validation);
+        double drop = State.Original!.ValidationAccuracy - acc;
+        double cost = CostRatio(g);
+        bool ok = drop <= _c.MaxAccuracyDrop;
+        State.History.Add(new StateRecord
+        {
+            Stage = "stage1", Step = round, Ranks = ranks, SensitivitySum = sens, PredictedDrop = sens * Alpha(), CostRatio = cost,
+            SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample,
+            Measured = true, Accuracy = acc, Drop = drop, Accepted = ok, Note = (ok ? "meets the accuracy constraint" : "too much accuracy lost") + (tuneNote is null ? "" : $"; {tuneNote}"),
+        });
+        Report("stage1", round, _budget.Stage1Rounds, ok ? $"accepted, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}, relaxing", ranks, acc, drop, ok ? cost : null);
+        bool improves = State.Best is null || acc > State.Best.Accuracy;
+        bool last = round + 1 >= _budget.Stage1Rounds || Relax(ranks).SequenceEqual(ranks);
+        if (!ok && !last)
+        {
+            if (improves) Remember(g, State.History[^1]);
+            State.Ranks = Relax(ranks);
+            State.Step++;
+            return;
+        }
+        if (!ok && !improves) g = LoadModel(State.BestModel!);
+        else Remember(g, State.History[^1]);
+        var best = State.Best!;
+        State.Stage1 = Metrics(g, best.Accuracy);
+        State.Stage1Met = ok;
+        State.Ranks = new Dictionary<string, int>(best.Ranks);
+        State.CurrentAccuracy = best.Accuracy;
+        State.CurrentEnergy = Energy(best.CostRatio, best.Drop);
+        State.CurrentModel = State.BestModel;
+        if (_dir is not null) Onnx.OnnxModel.Save(g, Path.Combine(_dir, Stage1File));
+        bool reached = _c.TargetsReached(State.Stage1.SizeMb, State.Stage1.Macs, State.Stage1.LatencyMs);
+        State.Stage = !ok ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
+        State.Step = 0;
+    }
+
+    private void Remember(Graph.Graph g, StateRecord record)
+    {
+        State.Best = record;
+        State.BestModel = StoreModel(g, "best");
+    }
+
+    // ---- Stage 2: annealing ----
+
+    private Annealer MakeAnnealer() =>
+        new(Optimised.Select(l => l.Ladder.Length).ToArray(), _c.Seed, t0: 0.03, t1: 0.001, downBias: 0.65);
+
+    private void Stage2Step()
+    {
+        int step = State.Step, steps = _budget.Stage2Steps;
+        int measured = State.Measurements("stage2");
+        double timeFraction = _budget.Time is TimeSpan t ? State.TotalSeconds / t.TotalSeconds : 0;
+        string? stop = step >= steps ? "proposal budget spent"
+            : measured >= _budget.Stage2Measurements ? "measurement budget spent"
+            : timeFraction >= 0.85 ? "time budget nearly spent"
+            : null;
+        if (stop is not null)
+        {
+            Report("stage2", steps - 1, steps, $"annealing ends: {stop}");
+            State.Stage = "final";
+            return;
+        }
+        var layers = Optimised.ToList();
+        var current = State.Ranks;
+        var annealer = MakeAnnealer();
+        double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / 0.85);
+        double temperature = annealer.Temperature(progress);
+        var proposal = annealer.Propose(layers.Select(l => l.IndexOf(current[l.Name])).ToArray(), step);
+        if (proposal is null)
+        {
+            State.Stage = "final";
+            return;
+        }
+        var cand = layers.Select((l, i) => (l.Name, Rank: l.Ladder[proposal[i]])).ToDictionary(x => x.Name, x => x.Rank);
+        string changed = layers.First(l => cand[l.Name] != current[l.Name]).Name;
+        double currentDrop = State.Original!.ValidationAccuracy - State.CurrentAccuracy;
+        double sens = SensitivitySum(cand);
+        double predicted = currentDrop + Alpha() * (sens - SensitivitySum(current));
+        double predictedCost = PredictedCostRatio(cand);
+        string key = StateRecord.Key(cand);
+        // Every measured state is cached: one known to break the constraint is not paid for again (a feasible one may be
+        // re-measured, since it is reached from other weights this time).
+        var known = State.History.LastOrDefault(h => h.Measured && StateRecord.Key(h.Ranks) == key);
+        string? screen = known is not null && known.Drop > _c.MaxAccuracyDrop ? $"measured before: drop {known.Drop:F2}"
+            : predicted > _c.MaxAccuracyDrop + Noise() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise)"
+            : Energy(predictedCost, predicted) > State.CurrentEnergy + 3 * temperature ? "predicted energy too high"
+            : null;
+        if (screen is not null)
+        {
+            State.History.Add(new StateRecord
+            {
+                Stage = "stage2", Step = step, Ranks = cand, SensitivitySum = sens, PredictedDrop = predicted, CostRatio = predictedCost, Note = $"screened: {screen}",
+            });
+            Report("stage2", step, steps, $"{changed} {current[changed]}→{cand[changed]} screened ({screen})", cand, best: State.Best?.CostRatio);
+            State.Step++;
+            return;
+        }
+        var g = Derive(LoadModel(State.CurrentModel!), cand, changed);
+        string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step));
+        double acc = Measure(g, _validation);
+        double drop = State.Original.ValidationAccuracy - acc;
+        double cost = CostRatio(g);
+        double energy = Energy(cost, drop);
+        bool accepted = annealer.Accept(State.CurrentEnergy, energy, temperature, step);
+        var record = new StateRecord
+        {
+            Stage = "stage2", Step = step, Ranks = cand, SensitivitySum = sens, PredictedDrop = predicted, CostRatio = cost,
+            SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample, Measured = true, Accuracy = acc, Drop = drop, Accepted = accepted, Note = (accepted ? "accepted" : "rejected") + (tuneNote is null ? "" : $"; {tuneNote}"),
+        };
+        State.History.Add(record);
+        if (accepted)
+        {
+            State.Ranks = cand;
+            State.CurrentAccuracy = acc;
+            State.CurrentEnergy = energy;
+            State.CurrentModel = StoreModel(g, "current");
+        }
+        if (drop <= _c.MaxAccuracyDrop && (State.Best is null || cost < State.Best.CostRatio))
+        {
+            State.Best = record;
+            State.BestModel = accepted ? State.CurrentModel : StoreModel(g, "best");
+        }
+        Report("stage2", step, steps, $"{changed} {current[changed]}→{cand[changed]} {(accepted ? "accepted" : "rejected")} at T={temperature:G2}, cost {cost:P1}",
+            cand, acc, drop, State.Best?.CostRatio);
+        State.Step++;
+        if (State.Best is { Measured: true, Stage: "stage2" } b && _c.TargetsReached(b.SizeMb, b.Macs, double.MaxValue) && _c.TargetLatencyMs is null)
+        {
+            Report("stage2", step, steps, "target reached");
+            State.Stage = "final";
+        }
+    }
+
+    /// <summary>
+    /// One standard error (points) of an accuracy measured on the validation images: predictions within this of the allowed
+    /// drop are worth measuring, since the prediction is itself anchored on such a measurement.
+    /// </summary>
+    private double Noise()
+    {
+        double p = Math.Clamp(State.CurrentAccuracy / 100, 0.01, 0.99);
+        return 100 * Math.Sqrt(p * (1 - p) / Math.Max(1, _validation.Count));
+    }
+
+    /// <summary>
+    /// The candidate model: the original with <paramref name="ranks"/> composed from the factor cache, every parameter
+    /// taken from <paramref name="current"/> (fine-tuned) where it exists with the same name and shape — except the
+    /// factors of <paramref name="changed"/>, which start afresh from the original layer's factorisation.
+    /// </summary>
+    private Graph.Graph Derive(Graph.Graph current, IReadOnlyDictionary<string, int> ranks, string changed)
+    {
+        var (g, _) = _cache.Compose(Plan(ranks));
+        var from = current.Parameters.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        string[] fresh = [$"{changed}.cp.", $"{changed}.tucker.", $"{changed}.svd."];
+        foreach (var p in g.Parameters)
+        {
+            if (fresh.Any(f => p.Name.StartsWith(f, StringComparison.Ordinal))) continue;
+            if (from.TryGetValue(p.Name, out var q) && q.Data.Shape == p.Data.Shape) p.Data.CopyFrom(q.Data);
+        }
+        return g;
+    }
+
+    // ---- final fine-tune ----
+
+    private void FinalStep()
+    {
+        var best = State.Best!;
+        var g = LoadModel(State.BestModel!);
+        Report("final", 0, 1, $"fine-tuning the best state for {_budget.FinalSteps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
+        if (FineTune(g, _budget.FinalSteps, SeedFor(3, 0)) is { } tuneNote) Report("final", 0, 1, tuneNote);
+        double acc = Measure(g, _validation);
+        if (acc < best.Accuracy && State.Original!.ValidationAccuracy - acc > _c.MaxAccuracyDrop)
+        {
+            g = LoadModel(State.BestModel!); // the longer fine-tune made it worse and broke the constraint: keep the measured state
+            acc = best.Accuracy;
+        }
+        // The final fine-tune belongs to the last stage that ran: Stage 2's result, or at level 1 Stage 1's.
+        if (State.History.Any(h => h.Stage == "stage2")) State.Stage2 = Metrics(g, acc);
+        else State.Stage1 = Metrics(g, acc);
+        State.Ranks = new Dictionary<string, int>(best.Ranks);
+        State.CurrentAccuracy = acc;
+        State.CurrentModel = StoreModel(g, "final");
+        State.BestModel = State.CurrentModel;
+        Report("final", 0, 1, "done", best.Ranks, acc, State.Original!.ValidationAccuracy - acc, best.CostRatio);
+        State.Stage = "done";
+    }
+}

@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using Shrink.Compression.LowRank;
+using Shrink.Data;
+using Shrink.Execution;
+using Shrink.Graph;
+using Shrink.Onnx;
+using Shrink.Profiling;
+using Shrink.Training;
+
+namespace Shrink.Conductor;
+
+/// <summary>
+/// One optimisation run: setup (splits, the original's metrics, constraint checks, sensitivity and the composed list),
+/// then stage steps — Stage 1 rounds, Stage 2 annealing steps, the final fine-tune — each followed by a checkpoint, and
+/// the result written to the run directory. Stages live in ConductorRun.Stages.cs.
+/// </summary>
+internal sealed partial class ConductorRun
+{
+    public const string OriginalFile = "original.onnx";
+    public const string ModelFile = "model.onnx";
+    public const string Stage1File = "stage1.onnx";
+    /// <summary>Energy per point of accuracy drop beyond the allowed one (cost ratios are in (0, 1]).</summary>
+    public const double Penalty = 1.0;
+
+    private readonly Constraints _c;
+    private readonly OptimizeOptions _o;
+    private readonly Budget _budget;
+    private readonly string? _dir;
+    private readonly DataSplits _data;
+    private readonly Normalization _norm;
+    private readonly Dataset _train, _validation, _sensitivity, _test;
+    private readonly Dictionary<string, Graph.Graph> _memory = [];
+    private Graph.Graph _original;
+    private FactorCache _cache;
+    private Executor? _teacher;
+    private RunState? _state;
+    private int _stepsThisProcess;
+
+    public ConductorRun(Graph.Graph model, DataSplits data, Constraints constraints, OptimizeOptions options, RunState? state)
+    {
+        _c = constraints;
+        _o = options;
+        _budget = (options.Budget ?? Budget.For(constraints)) with { Time = constraints.TimeBudget ?? options.Budget?.Time };
+        _dir = options.OutputDirectory;
+        _state = state;
+        _data = data;
+        Evaluation.CheckFits(model, data.Train);
+        _norm = data.ComputeNormalization();
+        var (train, validation) = data.Validation is { } v ? (data.Train, v) : data.Train.SplitValidation(0.1, constraints.Seed);
+        _train = train;
+        _validation = validation.Subset(_budget.ValidationSamples, constraints.Seed);
+        _sensitivity = validation.Subset(_budget.SensitivitySamples, constraints.Seed + 1);
+        _test = constraints.DryRun ? data.Test.Subset(1000, constraints.Seed) : data.Test;
+        _original = model;
+        _cache = new FactorCache(model, options.CpOptions);
+    }
+
+    private RunState State => _state!;
+
+    public OptimizationResult Execute()
+    {
+        if (_dir is not null)
+        {
+            Directory.CreateDirectory(_dir);
+            if (_state is null)
+            {
+                if (File.Exists(Path.Combine(_dir, RunState.FileName)))
+                    throw new ShrinkException($"'{_dir}' already holds a run; continue it with --resume {_dir}, or choose another --out.");
+                OnnxModel.Save(_original, Path.Combine(_dir, OriginalFile));
+            }
+            // Both a fresh and a resumed run work on the model as stored, so they compute exactly the same things.
+            _original = OnnxModel.Load(Path.Combine(_dir, OriginalFile));
+            _cache = new FactorCache(_original, _o.CpOptions);
+        }
+        _teacher = new Executor(_original);
+        if (_state is null) Start();
+        else Report("resume", 0, 0, $"resuming at {State.Stage} step {State.Step + 1}");
+        while (true)
+        {
+            _o.Cancel.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            string stage = State.Stage;
+            switch (stage)
+            {
+                case "stage1": Stage1Step(); break;
+                case "stage2": Stage2Step(); break;
+                case "final": FinalStep(); break;
+                case "done": return Finish();
+                default: throw new ShrinkException($"Run state names an unknown stage '{stage}'.");
+            }
+            State.StageSeconds[stage] = State.StageSeconds.GetValueOrDefault(stage) + clock.Elapsed.TotalSeconds;
+            Checkpoint();
+        }
+    }
+
+    // ---- setup ----
+
+    private void Start()
+    {
+        var clock = Stopwatch.StartNew();
+        Report("setup", 0, 0, $"{_original.Name}: {_train.Count} train / {_validation.Count} validation / {_test.Count} test images");
+        double baseline = Measure(_original, _validation);
+        var original = Metrics(_original, baseline);
+        _c.ValidateAgainst(original.SizeMb, original.Macs, original.LatencyMs);
+        Report("setup", 0, 0, $"original: validation {baseline:F2}%, test {original.TestAccuracy:F2}%, {original.SizeMb:F3} MB, {original.Macs:N0} MACs");
+        double sensBase = Measure(_original, _sensitivity);
+        var layers = Composer.Analyze(_original, _cache, g => Measure(g, _sensitivity), sensBase, _c.MaxAccuracyDrop, _budget.SensitivityPoints,
+            l => Report("sensitivity", 0, 0, l.Optimize
+                ? $"{l.Name}: {l.Reason}; drop {l.DropAt(0):F1}→{l.DropAt(l.Top):F1} points over ranks {l.Ladder[0]}..{l.Ladder[^1]}"
+                : $"{l.Name}: frozen ({l.Reason})"), _o.Cancel);
+        if (!layers.Any(l => l.Optimize))
+            throw new ShrinkException($"Nothing in '{_original.Name}' can be factorised: {string.Join("; ", layers.Select(l => $"{l.Name}: {l.Reason}"))}.");
+        _state = new RunState
+        {
+            Model = _o.ModelName ?? _original.Name,
+            Dataset = _data.Name,
+            Constraints = _c,
+            Layers = layers,
+            Original = original,
+            Stage = "stage1",
+        };
+        State.StageSeconds["setup"] = clock.Elapsed.TotalSeconds;
+        Checkpoint();
+    }
+
+    // ---- measurement ----
+
+    private double Measure(Graph.Graph g, Dataset d) =>
+        _o.Metric?.Invoke(g, d, _norm) ?? Evaluation.Evaluate(g, d, _norm, cancel: _o.Cancel).AccuracyPercent;
+
+    private ModelMetrics Metrics(Graph.Graph g, double validationAccuracy)
+    {
+        var p = Profiler.Profile(g, batchSize: 1, latencyRuns: _budget.LatencyRuns);
+        return new ModelMetrics(validationAccuracy, Measure(g, _test), p.SizeMb, p.MacsPerSample, p.Parameters, p.MemoryMb, p.LatencyBatch1?.MedianMs ?? 0);
+    }
+
+    /// <summary>The cost of <paramref name="g"/> relative to the original under the objective (measured, not predicted).</summary>
+    private double CostRatio(Graph.Graph g)
+    {
+        var o = State.Original!;
+        return _c.Objective switch
+        {
+            Objective.Size => (double)g.ParameterCount / Math.Max(1, o.Params),
+            Objective.Macs => (double)Profiler.Profile(g).MacsPerSample / Math.Max(1, o.Macs),
+            _ => Profiler.MeasureLatency(g, g.Inputs[0].Shape.WithBatch(1), Math.Max(5, _budget.LatencyRuns)).MedianMs / Math.Max(1e-9, o.LatencyMs),
+        };
+    }
+
+    /// <summary>Closed-form cost ratio of <paramref name="ranks"/> (latency is predicted from MACs).</summary>
+    private double PredictedCostRatio(IReadOnlyDictionary<string, int> ranks)
+    {
+        var o = State.Original!;
+        bool size = _c.Objective == Objective.Size;
+        double total = size ? o.Params : o.Macs, saved = 0;
+        foreach (var l in Optimised)
+            saved += size ? l.Params - l.FactoredParams(ranks[l.Name]) : l.Macs - l.FactoredMacs(ranks[l.Name]);
+        return (total - saved) / Math.Max(1, total);
+    }
+
+    private double SensitivitySum(IReadOnlyDictionary<string, int> ranks) =>
+        Optimised.Sum(l => l.DropAt(l.IndexOf(ranks[l.Name])));
+
+    private double Energy(double costRatio, double drop) => costRatio + Penalty * Math.Max(0, drop - _c.MaxAccuracyDrop);
+
+    /// <summary>How measured drops after fine-tuning relate to the summed no-training sensitivity (least squares through 0).</summary>
+    private double Alpha()
+    {
+        double sxy = 0, sxx = 0;
+        foreach (var h in State.History.Where(h => h.Measured && h.SensitivitySum > 0))
+        {
+            sxy += h.SensitivitySum * h.Drop;
+            sxx += h.SensitivitySum * h.SensitivitySum;
+        }
+        return sxx == 0 ? 0.5 : Math.Clamp(sxy / sxx, 0.05, 2);
+    }
+
+    private IEnumerable<LayerChoice> Optimised => State.Layers.Where(l => l.Optimize);
+
+    private Dictionary<string, LayerRank> Plan(IReadOnlyDictionary<string, int> ranks) =>
+        Optimised.ToDictionary(l => l.Name, l => l.ToLayerRank(ranks[l.Name]));
+
+    // ---- fine-tuning ----
+
+    private int SeedFor(int stage, int step) => new SeededRandom(_c.Seed, 0x5EED, stage, step).Next(int.MaxValue);
+
+    /// <summary>
+    /// Knowledge distillation from the original plus cross-entropy on the train split, <paramref name="steps"/> SGD steps.
+    /// A fine-tune whose loss turns NaN/Inf (factorisations can start with badly scaled factors) restarts from the same
+    /// weights at a tenth of the learning rate; if that diverges too, the model is left as it was before and a note returned.
+    /// </summary>
+    private string? FineTune(Graph.Graph g, int steps, int seed)
+    {
+        if (steps <= 0) return null;
+        var start = g.Parameters.Select(p => p.Data.Clone()).ToArray();
+        foreach (float lr in new[] { _budget.LearningRate, _budget.LearningRate / 10 })
+        {
+            try
+            {
+                FineTune(g, steps, seed, lr);
+                return lr == _budget.LearningRate ? null : $"fine-tune diverged at lr {_budget.LearningRate}; redone at {lr}";
+            }
+            catch (ShrinkException e) when (e.Message.Contains("The loss became", StringComparison.Ordinal))
+            {
+                foreach (var (p, w) in g.Parameters.Zip(start)) p.Data.CopyFrom(w);
+            }
+        }
+        return "fine-tune diverged even at a tenth of the learning rate; weights left as factorised";
+    }
+
+    private void FineTune(Graph.Graph g, int steps, int seed, float learningRate)
+    {
+        var o = new TrainingOptions
+        {
+            LearningRate = learningRate, Schedule = "cosine", LabelSmoothing = 0, Seed = seed, Teacher = _original,
+            BatchSize = _budget.BatchSize,
+        };
+        var trainer = new Trainer(g, TrainingRun.CreateLoss(o), TrainingRun.CreateOptimizer(g, o), TrainingRun.CreateSchedule(o, steps), seed);
+        var loader = new DataLoader(_train, new DataLoaderOptions
+        {
+            BatchSize = _budget.BatchSize, Shuffle = true, Seed = seed, DropLast = _train.Count >= 2 * _budget.BatchSize, Normalization = _norm,
+        });
+        int done = 0;
+        for (int epoch = 0; done < steps; epoch++)
+        {
+            foreach (var batch in loader.Epoch(epoch))
+            {
+                _o.Cancel.ThrowIfCancellationRequested();
+                using var teacherLogits = _teacher!.Run(batch.Images);
+                trainer.Step(batch.Images, batch.Labels, teacherLogits);
+                if (++done == steps) break;
+            }
+        }
+    }
+
+    // ---- models of the run: files in the run directory, or memory ----
+
+    private string StoreModel(Graph.Graph g, string prefix)
+    {
+        string name = $"{prefix}-{++State.FileCounter:D4}.onnx";
+        if (_dir is null) _memory[name] = g.Clone();
+        else OnnxModel.Save(g, Path.Combine(_dir, name));
+        return name;
+    }
+
+    private Graph.Graph LoadModel(string name)
+    {
+        if (_dir is null) return _memory.TryGetValue(name, out var g) ? g.Clone() : throw new ShrinkException($"Model '{name}' of the run is missing.");
+        string path = Path.Combine(_dir, name);
+        if (!File.Exists(path)) throw new ShrinkException($"The run directory lacks '{name}', which its state refers to; it cannot continue.");
+        return OnnxModel.Load(path);
+    }
+
+    private void Checkpoint()
+    {
+        if (_dir is not null)
+        {
+            State.Save(_dir);
+            var keep = new HashSet<string>(StringComparer.Ordinal) { OriginalFile, ModelFile, Stage1File };
+            if (State.CurrentModel is { } c) keep.Add(c);
+            if (State.BestModel is { } b) keep.Add(b);
+            foreach (string f in Directory.GetFiles(_dir, "*.onnx"))
+                if (!keep.Contains(Path.GetFileName(f))) File.Delete(f);
+        }
+        else
+        {
+            foreach (string k in _memory.Keys.ToArray())
+                if (k != State.CurrentModel && k != State.BestModel) _memory.Remove(k);
+        }
+        _stepsThisProcess++;
+        if (_o.StopAfterSteps is int stop && _stepsThisProcess >= stop)
+            throw new OperationCanceledException($"Stopped after {stop} checkpointed steps (test hook).");
+    }
+
+    private void Report(string stage, int step, int steps, string message, IReadOnlyDictionary<string, int>? ranks = null,
+        double? accuracy = null, double? drop = null, double? best = null) =>
+        _o.Progress?.Report(new ConductorProgress(stage, step, steps, ranks is null ? "" : RanksSummary(ranks), accuracy, drop, best, message));
+
+    private string RanksSummary(IReadOnlyDictionary<string, int> ranks) =>
+        string.Join(" ", Optimised.Select(l => $"{l.Name}:{ranks[l.Name]}"));
+
+    // ---- result ----
+
+    private OptimizationResult Finish()
+    {
+        var model = LoadModel(State.CurrentModel!);
+        var ranks = State.Ranks;
+        var rows = State.Layers.Select(l =>
+        {
+            if (!l.Optimize) return new LayerReportRow(l.Name, l.Kind, false, "", l.Params, l.Params, l.Reason);
+            var r = _cache.Report(l.Name, l.ToLayerRank(ranks[l.Name]));
+            return new LayerReportRow(l.Name, l.Kind, true, r.Applied.ToString(), r.ParamsBefore, r.ParamsAfter, r.Note is null ? l.Reason : $"{l.Reason}; {r.Note}");
+        }).ToList();
+        var result = State.Stage2 ?? State.Stage1!;
+        var unmet = new List<string>();
+        double drop = State.Original!.ValidationAccuracy - result.ValidationAccuracy;
+        if (drop > _c.MaxAccuracyDrop + 1e-9)
+            unmet.Add($"accuracy drop ≤ {_c.MaxAccuracyDrop} points: the best model found loses {drop:F2} points on validation");
+        if (_c.TargetSizeMb is double s && result.SizeMb > s) unmet.Add($"target size {s} MB: reached {result.SizeMb:G4} MB");
+        if (_c.TargetMacs is long m && result.Macs > m) unmet.Add($"target MACs {m}: reached {result.Macs}");
+        if (_c.TargetLatencyMs is double lat && result.LatencyMs > lat) unmet.Add($"target latency {lat} ms: reached {result.LatencyMs:G4} ms");
+        var report = new OptimizationReport
+        {
+            Model = State.Model, Dataset = State.Dataset, Constraints = _c, Original = State.Original!, Stage1 = State.Stage1, Stage2 = State.Stage2,
+            Layers = rows, StageSeconds = new Dictionary<string, double>(State.StageSeconds), Seconds = State.TotalSeconds, Unmet = unmet,
+            MeasuredStates = State.History.Count(h => h.Measured),
+        };
+        if (_dir is not null)
+        {
+            OnnxModel.Save(model, Path.Combine(_dir, ModelFile));
+            RunFiles.WriteAtomic(Path.Combine(_dir, "report.md"), report.ToMarkdown());
+            RunFiles.WriteAtomic(Path.Combine(_dir, "report.json"), report.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        }
+        return new OptimizationResult(model, Plan(ranks), report);
+    }
+}

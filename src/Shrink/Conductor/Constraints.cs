@@ -1,0 +1,105 @@
+using Shrink.Graph;
+
+namespace Shrink.Conductor;
+
+/// <summary>What the optimised model is made smaller in: stored size, MACs per sample, or measured batch-1 latency.</summary>
+public enum Objective
+{
+    Size,
+    Macs,
+    Latency,
+}
+
+/// <summary>Thrown before any work when constraints are impossible or contradict each other.</summary>
+public sealed class ConstraintException : ShrinkException
+{
+    public ConstraintException(string message) : base(message) { }
+    public ConstraintException() { }
+    public ConstraintException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// What the user asks of <c>shrink optimize</c>: the largest accuracy drop allowed (percentage points, judged on the
+/// validation split during the search; the test-split figure is reported), the objective, optional targets (the search
+/// stops once one is reached), the level (1 = Stage 1 only, 2 = both stages, 3 = longer annealing and fine-tuning), an
+/// optional wall-time budget, the seed, and a dry run (the whole pipeline on a sliver of the work).
+/// </summary>
+public sealed record Constraints
+{
+    /// <summary>Largest accuracy drop allowed, in percentage points (1 = one point of top-1 accuracy).</summary>
+    public double MaxAccuracyDrop { get; init; } = 1;
+    public Objective Objective { get; init; } = Objective.Size;
+    public double? TargetSizeMb { get; init; }
+    public long? TargetMacs { get; init; }
+    public double? TargetLatencyMs { get; init; }
+    public int Level { get; init; } = 1;
+    public TimeSpan? TimeBudget { get; init; }
+    public int Seed { get; init; }
+    public bool DryRun { get; init; }
+
+    /// <summary>Checks the constraints on their own (no model needed); throws <see cref="ConstraintException"/> naming the culprit.</summary>
+    public void Validate()
+    {
+        if (!double.IsFinite(MaxAccuracyDrop) || MaxAccuracyDrop < 0)
+            throw new ConstraintException($"--max-accuracy-drop must be a finite number of percentage points ≥ 0, got {MaxAccuracyDrop}.");
+        if (MaxAccuracyDrop >= 100)
+            throw new ConstraintException($"--max-accuracy-drop {MaxAccuracyDrop} allows losing all accuracy; give a drop below 100 points (e.g. 1).");
+        if (Level is < 1 or > 3) throw new ConstraintException($"--level must be 1, 2 or 3, got {Level}.");
+        if (TargetSizeMb is double s && !(s > 0 && double.IsFinite(s))) throw new ConstraintException($"--target-size-mb must be positive, got {s}.");
+        if (TargetMacs is long m && m <= 0) throw new ConstraintException($"--target-macs must be positive, got {m}.");
+        if (TargetLatencyMs is double l && !(l > 0 && double.IsFinite(l))) throw new ConstraintException($"--target-latency-ms must be positive, got {l}.");
+        if (TimeBudget is TimeSpan t && t <= TimeSpan.Zero) throw new ConstraintException($"--time-budget must be positive, got {t}.");
+    }
+
+    /// <summary>
+    /// Checks the constraints against the original model's metrics: a target the original already meets, with nothing
+    /// else asked, leaves nothing to do and is rejected as contradictory.
+    /// </summary>
+    public void ValidateAgainst(double originalSizeMb, long originalMacs, double originalLatencyMs)
+    {
+        Validate();
+        var met = new List<string>();
+        int targets = 0;
+        if (TargetSizeMb is double s) { targets++; if (s >= originalSizeMb) met.Add($"--target-size-mb {s} is not below the original's {originalSizeMb:G4} MB"); }
+        if (TargetMacs is long m) { targets++; if (m >= originalMacs) met.Add($"--target-macs {m} is not below the original's {originalMacs} MACs"); }
+        if (TargetLatencyMs is double l) { targets++; if (l >= originalLatencyMs) met.Add($"--target-latency-ms {l} is not below the original's {originalLatencyMs:G4} ms"); }
+        if (targets > 0 && met.Count == targets)
+            throw new ConstraintException($"Nothing to optimise: {string.Join("; ", met)}. Lower the target(s), or drop them to just make the model as small as the accuracy allows.");
+    }
+
+    /// <summary>Whether <paramref name="sizeMb"/>, <paramref name="macs"/> and <paramref name="latencyMs"/> reach every target given (false when none is given).</summary>
+    public bool TargetsReached(double sizeMb, long macs, double latencyMs)
+    {
+        if (TargetSizeMb is null && TargetMacs is null && TargetLatencyMs is null) return false;
+        return (TargetSizeMb is not double s || sizeMb <= s) && (TargetMacs is not long m || macs <= m) && (TargetLatencyMs is not double l || latencyMs <= l);
+    }
+
+    /// <summary>Parses a duration such as "90m", "2h", "1h30m", "45s" or "600" (seconds).</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(text);
+        string t = text.Trim().ToLowerInvariant();
+        if (double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double plain))
+            return plain > 0 ? TimeSpan.FromSeconds(plain) : throw new ConstraintException($"--time-budget must be positive, got '{text}'.");
+        double seconds = 0;
+        int i = 0;
+        bool any = false;
+        while (i < t.Length)
+        {
+            int start = i;
+            while (i < t.Length && (char.IsDigit(t[i]) || t[i] == '.')) i++;
+            if (start == i || i == t.Length) throw new ConstraintException($"Cannot read the duration '{text}'; write e.g. 90m, 2h, 1h30m or 45s.");
+            double v = double.Parse(t[start..i], System.Globalization.CultureInfo.InvariantCulture);
+            seconds += t[i++] switch
+            {
+                'h' => v * 3600,
+                'm' => v * 60,
+                's' => v,
+                _ => throw new ConstraintException($"Cannot read the duration '{text}'; units are h, m and s (e.g. 1h30m)."),
+            };
+            any = true;
+        }
+        if (!any || seconds <= 0) throw new ConstraintException($"--time-budget must be positive, got '{text}'.");
+        return TimeSpan.FromSeconds(seconds);
+    }
+}

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Shrink.Conductor;
+
+/// <summary>
+/// The design's metrics of one model: validation and test top-1 accuracy (percent), size on disk (MB, every stored tensor
+/// at its precision), MACs and parameters per sample, memory footprint (parameters + peak activations at batch 1, MB)
+/// and measured batch-1 latency (median, ms).
+/// </summary>
+public sealed record ModelMetrics(double ValidationAccuracy, double TestAccuracy, double SizeMb, long Macs, long Params, double MemoryMb, double LatencyMs)
+{
+    /// <summary>The contract's fields: accuracy (test), size_mb, macs, params, memory_mb, latency_ms, plus validation_accuracy.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["accuracy"] = Math.Round(TestAccuracy, 4),
+        ["validation_accuracy"] = Math.Round(ValidationAccuracy, 4),
+        ["size_mb"] = Math.Round(SizeMb, 6),
+        ["macs"] = Macs,
+        ["params"] = Params,
+        ["memory_mb"] = Math.Round(MemoryMb, 6),
+        ["latency_ms"] = Math.Round(LatencyMs, 4),
+    };
+}
+
+/// <summary>One optimised or frozen layer in the report.</summary>
+public sealed record LayerReportRow(string Layer, string Kind, bool Optimized, string Factorization, long ParamsBefore, long ParamsAfter, string Reason);
+
+/// <summary>
+/// The report of a run, in the shape of the Neutrino paper's tables: rows Original / Stage 1 / Stage 2 / Enhancement
+/// (original ÷ result, and the accuracy change in points) × accuracy, size, MACs, parameters, memory, latency; per-layer
+/// ranks and methods; time per stage; validation and test accuracies; which constraints were met.
+/// </summary>
+public sealed record OptimizationReport
+{
+    public required string Model { get; init; }
+    public required string Dataset { get; init; }
+    public required Constraints Constraints { get; init; }
+    public required ModelMetrics Original { get; init; }
+    public ModelMetrics? Stage1 { get; init; }
+    public ModelMetrics? Stage2 { get; init; }
+    public IReadOnlyList<LayerReportRow> Layers { get; init; } = [];
+    public IReadOnlyDictionary<string, double> StageSeconds { get; init; } = new Dictionary<string, double>();
+    public double Seconds { get; init; }
+    /// <summary>Constraints that could not be met (empty when all were).</summary>
+    public IReadOnlyList<string> Unmet { get; init; } = [];
+    public int MeasuredStates { get; init; }
+
+    /// <summary>The final model's metrics: Stage 2's when it ran, else Stage 1's, else the original's.</summary>
+    public ModelMetrics Result => Stage2 ?? Stage1 ?? Original;
+
+    public double SizeRatio => Original.SizeMb / Math.Max(1e-12, Result.SizeMb);
+    public double MacsRatio => (double)Original.Macs / Math.Max(1, Result.Macs);
+    public double TestDrop => Original.TestAccuracy - Result.TestAccuracy;
+    public double ValidationDrop => Original.ValidationAccuracy - Result.ValidationAccuracy;
+
+    public JsonObject ToJson()
+    {
+        var o = new JsonObject
+        {
+            ["model"] = Model,
+            ["dataset"] = Dataset,
+            ["original"] = Original.ToJson(),
+        };
+        if (Stage1 is not null) o["stage1"] = Stage1.ToJson();
+        if (Stage2 is not null) o["stage2"] = Stage2.ToJson();
+        o["result"] = Result.ToJson();
+        o["enhancement"] = new JsonObject
+        {
+            ["accuracy_change"] = Math.Round(Result.TestAccuracy - Original.TestAccuracy, 4),
+            ["validation_accuracy_change"] = Math.Round(Result.ValidationAccuracy - Original.ValidationAccuracy, 4),
+            ["size"] = Math.Round(SizeRatio, 4),
+            ["macs"] = Math.Round(MacsRatio, 4),
+            ["params"] = Math.Round((double)Original.Params / Math.Max(1, Result.Params), 4),
+            ["memory"] = Math.Round(Original.MemoryMb / Math.Max(1e-12, Result.MemoryMb), 4),
+            ["latency"] = Math.Round(Original.LatencyMs / Math.Max(1e-12, Result.LatencyMs), 4),
+        };
+        o["constraints"] = new JsonObject
+        {
+            ["max_accuracy_drop"] = Constraints.MaxAccuracyDrop,
+            ["objective"] = Constraints.Objective.ToString().ToLowerInvariant(),
+            ["target_size_mb"] = Constraints.TargetSizeMb,
+            ["target_macs"] = Constraints.TargetMacs,
+            ["target_latency_ms"] = Constraints.TargetLatencyMs,
+            ["level"] = Constraints.Level,
+            ["seed"] = Constraints.Seed,
+            ["dry_run"] = Constraints.DryRun,
+        };
+        o["constraints_met"] = Unmet.Count == 0;
+        o["unmet"] = new JsonArray(Unmet.Select(u => (JsonNode?)u).ToArray());
+        o["layers"] = new JsonArray(Layers.Select(l => (JsonNode?)new JsonObject
+        {
+            ["layer"] = l.Layer, ["kind"] = l.Kind, ["optimized"] = l.Optimized, ["factorization"] = l.Factorization,
+            ["params_before"] = l.ParamsBefore, ["params_after"] = l.ParamsAfter, ["reason"] = l.Reason,
+        }).ToArray());
+        var stages = new JsonObject();
+        foreach (var (k, v) in StageSeconds) stages[k] = Math.Round(v, 2);
+        o["stage_seconds"] = stages;
+        o["measured_states"] = MeasuredStates;
+        o["seconds"] = Math.Round(Seconds, 2);
+        return o;
+    }
+
+    public string ToMarkdown()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(c, $"# Shrink optimisation report: {Model} on {Dataset}");
+        sb.AppendLine();
+        var parts = new List<string>
+        {
+            FormattableString.Invariant($"Constraints: accuracy drop ≤ {Constraints.MaxAccuracyDrop} points (validation)"),
+            $"objective {Constraints.Objective.ToString().ToLowerInvariant()}",
+            FormattableString.Invariant($"level {Constraints.Level}"),
+        };
+        if (Constraints.TargetSizeMb is double s) parts.Add(FormattableString.Invariant($"target size {s} MB"));
+        if (Constraints.TargetMacs is long m) parts.Add(FormattableString.Invariant($"target MACs {m}"));
+        if (Constraints.TargetLatencyMs is double lat) parts.Add(FormattableString.Invariant($"target latency {lat} ms"));
+        if (Constraints.DryRun) parts.Add("dry run");
+        parts.Add(FormattableString.Invariant($"seed {Constraints.Seed}"));
+        string constraintsLine = string.Join(", ", parts) + ".";
+        sb.AppendLine(constraintsLine);
+        sb.AppendLine();
+        sb.AppendLine(Unmet.Count == 0 ? "All constraints met." : $"**Not met:** {string.Join("; ", Unmet)}.");
+        sb.AppendLine();
+        sb.AppendLine("| | Accuracy (test, %) | Accuracy (validation, %) | Size (MB) | MACs | Parameters | Memory (MB) | Latency (ms) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        void Row(string name, ModelMetrics x) => sb.AppendLine(c,
+            $"| {name} | {x.TestAccuracy:F2} | {x.ValidationAccuracy:F2} | {x.SizeMb:F4} | {x.Macs:N0} | {x.Params:N0} | {x.MemoryMb:F4} | {x.LatencyMs:F3} |");
+        Row("Original", Original);
+        if (Stage1 is not null) Row("Stage 1", Stage1);
+        if (Stage2 is not null) Row("Stage 2", Stage2);
+        var r = Result;
+        sb.AppendLine(c, $"| Enhancement | {r.TestAccuracy - Original.TestAccuracy:+0.00;-0.00} | {r.ValidationAccuracy - Original.ValidationAccuracy:+0.00;-0.00} | {SizeRatio:F2}× | {MacsRatio:F2}× | {(double)Original.Params / Math.Max(1, r.Params):F2}× | {Original.MemoryMb / Math.Max(1e-12, r.MemoryMb):F2}× | {Original.LatencyMs / Math.Max(1e-12, r.LatencyMs):F2}× |");
+        sb.AppendLine();
+        sb.AppendLine("## Layers");
+        sb.AppendLine();
+        sb.AppendLine("| Layer | Kind | Factorisation | Parameters before | after | Why |");
+        sb.AppendLine("|---|---|---|---:|---:|---|");
+        foreach (var l in Layers)
+            sb.AppendLine(c, $"| {l.Layer} | {l.Kind} | {(l.Optimized ? l.Factorization : "frozen")} | {l.ParamsBefore:N0} | {l.ParamsAfter:N0} | {l.Reason} |");
+        sb.AppendLine();
+        sb.AppendLine("## Time");
+        sb.AppendLine();
+        foreach (var (k, v) in StageSeconds) sb.AppendLine(c, $"- {k}: {v:F1} s");
+        sb.AppendLine(c, $"- total: {Seconds:F1} s ({MeasuredStates} states fine-tuned and measured)");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Shrink.Conductor;
+
+/// <summary>One state the search looked at: its ranks, the predicted drop, and — when it was fine-tuned and measured — its accuracy.</summary>
+public sealed record StateRecord
+{
+    public string Stage { get; init; } = "";
+    public int Step { get; init; }
+    public Dictionary<string, int> Ranks { get; init; } = [];
+    /// <summary>Σ of the layers' sensitivity drops at these ranks (points, no training).</summary>
+    public double SensitivitySum { get; init; }
+    public double PredictedDrop { get; init; }
+    /// <summary>Cost relative to the original under the objective (1 = original).</summary>
+    public double CostRatio { get; init; }
+    public bool Measured { get; init; }
+    /// <summary>Measured size (MB) and MACs per sample of the state's model (0 when not measured).</summary>
+    public double SizeMb { get; init; }
+    public long Macs { get; init; }
+    public double Accuracy { get; init; }
+    public double Drop { get; init; }
+    public bool Accepted { get; init; }
+    public string Note { get; init; } = "";
+
+    public static string Key(IReadOnlyDictionary<string, int> ranks) =>
+        string.Join(",", ranks.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+}
+
+/// <summary>
+/// Everything a run needs to continue after an interruption, written (atomically) to state.json in the run directory
+/// after every stage step: the stage and the next step, the composed list with its sensitivity curves, the current and
+/// best ranks with the model files holding their weights, the history of every state looked at, and the times spent.
+/// Random draws are functions of (seed, stage, step), so the step number is the whole RNG state.
+/// </summary>
+public sealed class RunState
+{
+    public const string FileName = "state.json";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public int Version { get; set; } = 1;
+    public string Model { get; set; } = "";
+    public string Dataset { get; set; } = "";
+    public Constraints Constraints { get; set; } = new();
+    /// <summary>"stage1", "stage2", "final" or "done".</summary>
+    public string Stage { get; set; } = "stage1";
+    public int Step { get; set; }
+    public List<LayerChoice> Layers { get; set; } = [];
+    public ModelMetrics? Original { get; set; }
+    public ModelMetrics? Stage1 { get; set; }
+    public ModelMetrics? Stage2 { get; set; }
+    public bool Stage1Met { get; set; }
+    public Dictionary<string, int> Ranks { get; set; } = [];
+    public double CurrentAccuracy { get; set; }
+    public double CurrentEnergy { get; set; }
+    public string? CurrentModel { get; set; }
+    public StateRecord? Best { get; set; }
+    public string? BestModel { get; set; }
+    public List<StateRecord> History { get; set; } = [];
+    public Dictionary<string, double> StageSeconds { get; set; } = [];
+    public int FileCounter { get; set; }
+
+    public int Measurements(string stage) => History.Count(h => h.Stage == stage && h.Measured);
+
+    public double TotalSeconds => StageSeconds.Values.Sum();
+
+    public void Save(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        RunFiles.WriteAtomic(path, JsonSerializer.Serialize(this, Json));
+    }
+
+    public static RunState Load(string directory)
+    {
+        string path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+            throw new Graph.ShrinkException($"'{directory}' holds no run to resume ({FileName} not found); start one with --out {directory}.");
+        try
+        {
+            return JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json)
+                ?? throw new Graph.ShrinkException($"'{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new Graph.ShrinkException($"'{path}' is not a readable run state ({e.Message}).", e);
+        }
+    }
+}
+
+/// <summary>Atomic writes of the run directory's files.</summary>
+public static class RunFiles
+{
+    public static void WriteAtomic(string path, string text)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllText(tmp, text);
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+}

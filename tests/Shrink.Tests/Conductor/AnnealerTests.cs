@@ -1,0 +1,50 @@
+using Shrink.Conductor;
+
+namespace Shrink.Tests.Conductor;
+
+public class AnnealerTests
+{
+    /// <summary>A separable bowl plus a coupling term on a 3-layer ladder: the optimum (4, 11, 7) is known.</summary>
+    [Fact]
+    public void Finds_the_known_optimum_of_a_synthetic_energy()
+    {
+        int[] target = [4, 11, 7];
+        double Energy(int[] s) => s.Select((x, i) => (x - target[i]) * (x - target[i])).Sum() / 50.0
+                                  + Math.Abs((s[0] - 4) * (s[2] - 7)) / 100.0;
+        var annealer = new Annealer([16, 16, 16], seed: 3, t0: 1, t1: 0.001);
+        var (best, e) = annealer.Minimize([15, 0, 15], Energy, steps: 3000);
+        Assert.Equal(target, best);
+        Assert.Equal(0, e);
+    }
+
+    /// <summary>A rugged 1-D energy with a local minimum at 3 and the global one at 17: annealing escapes the trap.</summary>
+    [Fact]
+    public void Escapes_a_local_minimum()
+    {
+        double[] landscape = [5, 3, 2, 1, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1.5, 1, 0.5, 0.2, 0, 0.3, 1];
+        var annealer = new Annealer([landscape.Length], seed: 1, t0: 3, t1: 0.01);
+        var (best, _) = annealer.Minimize([0], s => landscape[s[0]], steps: 4000);
+        Assert.Equal(17, best[0]);
+    }
+
+    [Fact]
+    public void Draws_depend_only_on_seed_and_step()
+    {
+        var a = new Annealer([10, 10], seed: 7);
+        var b = new Annealer([10, 10], seed: 7);
+        for (int step = 0; step < 50; step++)
+        {
+            Assert.Equal(a.Propose([5, 5], step), b.Propose([5, 5], step));
+            Assert.Equal(a.Accept(1, 1.01, 0.05, step), b.Accept(1, 1.01, 0.05, step));
+        }
+        var n = a.Propose([0, 9], 0)!;
+        Assert.Equal(1, Math.Abs(n[0] - 0) + Math.Abs(n[1] - 9)); // one layer, one notch, within the ladder
+    }
+
+    [Fact]
+    public void Rejects_bad_ladders()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Annealer([4, 0], seed: 0));
+        Assert.Contains("at least one rank", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,56 @@
+using Shrink.Compression.LowRank;
+using Shrink.Conductor;
+using Shrink.Graph;
+using Shrink.Zoo;
+
+namespace Shrink.Tests.Conductor;
+
+public class ComposerTests
+{
+    [Fact]
+    public void LeNet_first_conv_frozen_others_optimised()
+    {
+        var layers = Composer.Candidates(ModelZoo.Create("lenet5", seed: 1));
+        Assert.Equal(["conv1", "conv2", "fc1", "fc2", "fc3"], layers.Select(l => l.Name));
+        var conv1 = layers[0];
+        Assert.False(conv1.Optimize);
+        Assert.Contains("first conv", conv1.Reason, StringComparison.Ordinal);
+        Assert.All(layers.Skip(1), l => Assert.True(l.Optimize, $"{l.Name}: {l.Reason}"));
+        Assert.Equal(LowRankMethod.Cp, layers[1].Method);
+        Assert.Equal(LowRankMethod.Svd, layers[2].Method);
+        Assert.Equal(1, layers[2].Ladder[0]);
+        Assert.True(LowRankCost.SvdLinearParams(120, 400, layers[2].Ladder[^1], false) < 120 * 400, "the ladder stops at the break-even rank");
+        Assert.Equal("fc3", Composer.Classifier(ModelZoo.Create("lenet5", seed: 1))?.Name);
+    }
+
+    [Fact]
+    public void Depthwise_and_tiny_layers_are_frozen()
+    {
+        var b = new GraphBuilder("dw", 0);
+        var x = b.Input(3, 16, 16);
+        x = b.Relu(b.Conv2d(x, 32, kernel: 3, padding: 1, name: "stem"));
+        x = b.Relu(b.Conv2d(x, 32, kernel: 3, padding: 1, groups: 32, name: "dw"));
+        x = b.Relu(b.Conv2d(x, 64, kernel: 3, padding: 1, name: "big"));
+        x = b.Relu(b.Conv2d(x, 2, kernel: 1, name: "tiny"));
+        x = b.Flatten(b.GlobalAvgPool(x));
+        var g = b.Build(b.Linear(x, 10, name: "head"));
+        var layers = Composer.Candidates(g).ToDictionary(l => l.Name);
+        Assert.Contains("first conv", layers["stem"].Reason, StringComparison.Ordinal);
+        Assert.Contains("grouped conv", layers["dw"].Reason, StringComparison.Ordinal);
+        Assert.True(layers["big"].Optimize);
+        Assert.Contains("tiny", layers["tiny"].Reason, StringComparison.Ordinal);
+        Assert.False(layers["tiny"].Optimize);
+    }
+
+    [Fact]
+    public void Ladder_and_curve_helpers()
+    {
+        var ladder = LayerChoice.MakeLadder(74);
+        Assert.Equal(1, ladder[0]);
+        Assert.Equal(74, ladder[^1]);
+        Assert.True(ladder.Zip(ladder.Skip(1)).All(p => p.First < p.Second));
+        var curve = LayerChoice.Interpolate(5, [0, 2, 4], [40, 10, 12]);
+        Assert.Equal([40, 25, 12, 12, 12], curve); // linear, then non-increasing in rank
+        Assert.All(LayerChoice.Interpolate(3, [0, 2], [-1, -2]), d => Assert.Equal(0, d));
+    }
+}

@@ -1,0 +1,65 @@
+using Shrink.Conductor;
+
+namespace Shrink.Tests.Conductor;
+
+public class ConstraintsTests
+{
+    [Theory]
+    [InlineData(-1, "--max-accuracy-drop")]
+    [InlineData(double.NaN, "--max-accuracy-drop")]
+    [InlineData(100, "below 100")]
+    public void Rejects_impossible_drops(double drop, string culprit)
+    {
+        var e = Assert.Throws<ConstraintException>(() => new Constraints { MaxAccuracyDrop = drop }.Validate());
+        Assert.Contains(culprit, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rejects_bad_level_and_targets()
+    {
+        Assert.Contains("--level", Assert.Throws<ConstraintException>(() => new Constraints { Level = 4 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--target-size-mb", Assert.Throws<ConstraintException>(() => new Constraints { TargetSizeMb = -2 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--target-macs", Assert.Throws<ConstraintException>(() => new Constraints { TargetMacs = 0 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--time-budget", Assert.Throws<ConstraintException>(() => new Constraints { TimeBudget = TimeSpan.Zero }.Validate()).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Target_the_original_already_meets_is_contradictory()
+    {
+        var c = new Constraints { TargetSizeMb = 5 };
+        var e = Assert.Throws<ConstraintException>(() => c.ValidateAgainst(originalSizeMb: 0.25, originalMacs: 400_000, originalLatencyMs: 0.2));
+        Assert.Contains("Nothing to optimise", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--target-size-mb 5", e.Message, StringComparison.Ordinal);
+        // With another target still to reach, it is not contradictory.
+        new Constraints { TargetSizeMb = 5, TargetMacs = 100_000 }.ValidateAgainst(0.25, 400_000, 0.2);
+        new Constraints().ValidateAgainst(0.25, 400_000, 0.2);
+    }
+
+    [Theory]
+    [InlineData("90m", 5400)]
+    [InlineData("2h", 7200)]
+    [InlineData("1h30m", 5400)]
+    [InlineData("45s", 45)]
+    [InlineData("600", 600)]
+    public void Parses_durations(string text, double seconds) => Assert.Equal(seconds, Constraints.ParseDuration(text).TotalSeconds);
+
+    [Theory]
+    [InlineData("90x")]
+    [InlineData("m")]
+    [InlineData("-5")]
+    public void Rejects_bad_durations(string text) =>
+        Assert.Contains("duration", Assert.Throws<ConstraintException>(() => Constraints.ParseDuration(text)).Message.Replace("--time-budget", "duration", StringComparison.Ordinal), StringComparison.Ordinal);
+
+    [Fact]
+    public void Cli_rejects_a_negative_drop_before_any_work() =>
+        Assert.Equal(2, Shrink.Cli.Program.Main(["optimize", "--model", "/nonexistent/model.onnx", "--dataset", "/nonexistent", "--max-accuracy-drop", "-1"]));
+
+    [Fact]
+    public void Targets_reached_only_when_all_given_are()
+    {
+        var c = new Constraints { TargetSizeMb = 1, TargetMacs = 1000 };
+        Assert.True(c.TargetsReached(0.5, 900, 99));
+        Assert.False(c.TargetsReached(0.5, 1100, 99));
+        Assert.False(new Constraints().TargetsReached(0, 0, 0));
+    }
+}

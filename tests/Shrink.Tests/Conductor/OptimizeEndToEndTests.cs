@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using Shrink.Conductor;
+using Shrink.Data;
+using Shrink.Kernels;
+using Shrink.Training;
+using Shrink.Zoo;
+
+namespace Shrink.Tests.Conductor;
+
+/// <summary>A LeNet-5 trained for a few hundred steps on 3,000 Fashion-MNIST images, shared by the end-to-end tests.</summary>
+public sealed class SmallLeNet
+{
+    public SmallLeNet()
+    {
+        var full = DatasetCatalog.Load("fashion-mnist");
+        Data = new DataSplits(full.Train.Subset(3000, seed: 2), full.Test.Subset(1000, seed: 2)) { Name = "fashion-mnist-3k" };
+        Model = ModelZoo.Create("lenet5", seed: 0);
+        TrainingRun.Fit(Model, Data, new TrainingOptions { Epochs = 6, BatchSize = 64, Seed = 0 });
+    }
+
+    public DataSplits Data { get; }
+    public Shrink.Graph.Graph Model { get; }
+
+    /// <summary>A small budget: a few seconds per run.</summary>
+    public static Budget Tiny(int stage2Steps) => new()
+    {
+        SensitivitySamples = 300, SensitivityPoints = 3, ValidationSamples = 300, Stage1Steps = 60, Stage1Rounds = 3,
+        Stage2Steps = stage2Steps, Stage2Measurements = 3, Stage2FineTuneSteps = 20, FinalSteps = 40, LatencyRuns = 2,
+    };
+}
+
+public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<SmallLeNet>, IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"shrink-conductor-{Guid.NewGuid():N}");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void Optimize_meets_its_delta_shrinks_and_writes_the_run_directory()
+    {
+        var c = new Constraints { MaxAccuracyDrop = 2, Level = 2, Seed = 0 };
+        var lines = new List<string>();
+        var result = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions
+        {
+            OutputDirectory = _dir, Budget = SmallLeNet.Tiny(stage2Steps: 8), Progress = new Sink(lines),
+        });
+        var r = result.Report;
+        Assert.Empty(r.Unmet);
+        Assert.True(r.ValidationDrop <= c.MaxAccuracyDrop, $"validation drop {r.ValidationDrop:F2}");
+        Assert.True(r.SizeRatio > 1.5, $"only {r.SizeRatio:F2}x smaller");
+        Assert.True(result.Model.ParameterCount < lenet.Model.ParameterCount);
+        Assert.NotNull(r.Stage1);
+        Assert.NotNull(r.Stage2);
+        Assert.True(r.Stage2!.Params <= r.Stage1!.Params, "Stage 2 never ends larger than Stage 1");
+        Assert.Contains(r.Layers, l => l.Layer == "conv1" && !l.Optimized);
+        Assert.Contains(lines, l => l.StartsWith("[stage1]", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("[stage2]", StringComparison.Ordinal));
+
+        foreach (string f in new[] { "model.onnx", "report.md", "report.json", "state.json", "original.onnx", "stage1.onnx" })
+            Assert.True(File.Exists(Path.Combine(_dir, f)), f);
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        var reloaded = Shrink.Onnx.OnnxModel.Load(Path.Combine(_dir, "model.onnx"));
+        Assert.Equal(result.Model.ParameterCount, reloaded.ParameterCount);
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")))!.AsObject();
+        foreach (string part in new[] { "original", "stage1", "stage2", "result" })
+            foreach (string field in new[] { "accuracy", "size_mb", "macs", "params", "memory_mb", "latency_ms" })
+                Assert.True(json[part]?[field] is not null, $"{part}.{field}");
+        Assert.True(json["seconds"]!.GetValue<double>() > 0);
+        Assert.Contains("| Enhancement |", File.ReadAllText(Path.Combine(_dir, "report.md")), StringComparison.Ordinal);
+        Assert.Contains("already holds a run", Assert.Throws<Shrink.Graph.ShrinkException>(() =>
+            Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir })).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Interrupted after three checkpointed steps and resumed, a run reaches the same ranks as an uninterrupted one.</summary>
+    [Fact]
+    public void Resume_after_interruption_reaches_the_same_final_ranks()
+    {
+        int saved = KernelParallel.MaxThreads;
+        KernelParallel.MaxThreads = 1;
+        try
+        {
+            var c = new Constraints { MaxAccuracyDrop = 2, Level = 2, Seed = 5 };
+            var budget = SmallLeNet.Tiny(stage2Steps: 5) with { SensitivityPoints = 2, Stage1Steps = 30, Stage2Measurements = 2, FinalSteps = 10 };
+            string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+            var whole = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = a, Budget = budget });
+            Assert.Throws<OperationCanceledException>(() => Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c,
+                new OptimizeOptions { OutputDirectory = b, Budget = budget, StopAfterSteps = 3 }));
+            Assert.NotEqual("done", RunState.Load(b).Stage);
+            var resumed = Shrinker.Resume(b, lenet.Data, new OptimizeOptions { Budget = budget });
+            Assert.Equal(whole.Ranks, resumed.Ranks);
+            var ha = RunState.Load(a).History.Select(h => (h.Stage, h.Step, StateRecord.Key(h.Ranks), h.Accuracy)).ToList();
+            var hb = RunState.Load(b).History.Select(h => (h.Stage, h.Step, StateRecord.Key(h.Ranks), h.Accuracy)).ToList();
+            Assert.Equal(ha, hb);
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+        }
+    }
+
+    private sealed class Sink(List<string> lines) : IProgress<ConductorProgress>
+    {
+        public void Report(ConductorProgress value)
+        {
+            lock (lines) lines.Add(value.ToString());
+        }
+    }
+}
