@@ -20,6 +20,8 @@ public sealed class MaxPool : Operator
     public int[] Dilations { get; init; } = [1, 1];
     public bool CeilMode { get; init; }
 
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "MaxPool";
 
     public override string Attributes =>

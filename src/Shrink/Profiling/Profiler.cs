@@ -88,24 +88,15 @@ public static class Profiler
     }
 
     /// <summary>
-    /// Peak bytes of activations alive at once when the executor runs the nodes in order, freeing each value after its
-    /// last reader (graph inputs count as live from the start; outputs until the end).
+    /// Peak bytes of activations alive at once when the <see cref="Executor"/> runs <paramref name="sized"/> (concrete
+    /// input shapes): the graph inputs plus the activation arena of its <see cref="InferencePlan"/> (batch norm folded,
+    /// activations fused, buffers reused by liveness, in place where safe, views for reshapes). Graph outputs are inside
+    /// the arena until the end.
     /// </summary>
     public static long PeakActivationBytes(Graph.Graph sized)
     {
-        var order = sized.TopologicalOrder();
-        var lastUse = new Dictionary<Value, int>();
-        for (int i = 0; i < order.Count; i++) foreach (var v in order[i].Inputs) lastUse[v] = i;
-        foreach (var v in sized.Outputs) lastUse[v] = int.MaxValue;
-        long live = sized.Inputs.Sum(v => Bytes(v.Shape)), peak = live;
-        for (int i = 0; i < order.Count; i++)
-        {
-            foreach (var o in order[i].Outputs) live += Bytes(o.Shape);
-            peak = Math.Max(peak, live);
-            foreach (var v in order[i].Inputs.Distinct())
-                if (v.Parameter is null && lastUse[v] == i && v.Producer is not null) live -= Bytes(v.Shape);
-        }
-        return peak;
+        var plan = new InferencePlan(sized).For(sized.Inputs.Select(v => v.Shape).ToArray());
+        return plan.InputBytes + plan.ArenaBytes;
     }
 
     /// <summary>Median and p90 wall time of <see cref="Executor.Run(Tensor[])"/> over <paramref name="runs"/> runs after warm-up.</summary>
