@@ -9,6 +9,8 @@ public sealed record StateRecord
     public string Stage { get; init; } = "";
     public int Step { get; init; }
     public Dictionary<string, int> Ranks { get; init; } = [];
+    /// <summary>Key of the state this one was reached from (Stage 2), whose weights it was fine-tuned from.</summary>
+    public string From { get; init; } = "";
     /// <summary>Σ of the layers' sensitivity drops at these ranks (points, no training).</summary>
     public double SensitivitySum { get; init; }
     public double PredictedDrop { get; init; }
