@@ -49,6 +49,8 @@ public sealed class RunState
     public int Version { get; set; } = 1;
     public string Model { get; set; } = "";
     public string Dataset { get; set; } = "";
+    /// <summary>The folder the data set was read from (resume reloads it from there when no data set is given).</summary>
+    public string DatasetSource { get; set; } = "";
     public Constraints Constraints { get; set; } = new();
     /// <summary>"stage1", "stage2", "final" or "done".</summary>
     public string Stage { get; set; } = "stage1";
