@@ -29,5 +29,7 @@ public static class Program
         EvalCommand.Create(),
         OptimizeCommand.Create(),
         ZooCommand.Create(),
+        ProfileCommand.Create(),
+        InferCommand.Create(),
     ];
 }

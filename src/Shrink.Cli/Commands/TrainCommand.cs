@@ -5,46 +5,87 @@ using Shrink.Graph;
 using Shrink.Onnx;
 using Shrink.Profiling;
 using Shrink.Training;
+using Shrink.Zoo;
 
 namespace Shrink.Cli.Commands;
 
-/// <summary><c>shrink train</c>: train (or fine-tune) a model on a data set; the best validation epoch is written as ONNX.</summary>
+/// <summary>
+/// <c>shrink train</c>: train (or fine-tune) a model on a data set; the best validation epoch is written as ONNX. A zoo
+/// name trains with its recipe (<see cref="Recipes.For"/>); explicit flags override the recipe. With --out, every epoch
+/// is checkpointed in "&lt;out&gt;.ckpt/" and --resume continues from the last completed one.
+/// </summary>
 public static class TrainCommand
 {
     public static Command Create()
     {
         var model = Options.Model();
         var dataset = Options.Dataset();
-        var epochs = new Option<int>("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 1 };
-        var batch = Options.BatchSize(64);
-        var lr = new Option<float>("--lr") { Description = "Peak learning rate", DefaultValueFactory = _ => 0.1f };
-        var seed = Options.Seed();
-        var output = new Option<string?>("--out", "-o") { Description = "Where to write the trained model (.onnx)" };
-        var maxSteps = new Option<int?>("--max-steps") { Description = "At most this many steps per epoch (quick runs)" };
+        var flags = new TrainFlags();
         var json = Options.Json();
-        var command = new Command("train", "Train a zoo architecture or an ONNX model on a data set") { model, dataset, epochs, batch, lr, seed, output, maxSteps, json };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(dataset)!, new TrainingOptions
+        var command = new Command("train", "Train a zoo architecture (with its recipe) or an ONNX model on a data set") { model, dataset, json };
+        flags.AddTo(command);
+        command.SetAction(r =>
         {
-            Epochs = r.GetValue(epochs),
-            BatchSize = r.GetValue(batch),
-            LearningRate = r.GetValue(lr),
-            Seed = r.GetValue(seed),
-            MaxStepsPerEpoch = r.GetValue(maxSteps),
-        }, r.GetValue(output), new Output(r.GetValue(json))));
+            string m = r.GetValue(model)!, d = r.GetValue(dataset)!;
+            return Run(m, d, flags.ToOptions(r, m, d), r.GetValue(flags.Out), new Output(r.GetValue(json)), ResumeCommand(r));
+        });
         return command;
     }
 
-    public static int Run(string model, string dataset, TrainingOptions options, string? outPath, Output output)
+    /// <summary>The options of a run: the zoo recipe for a zoo name (plain defaults for a file), then the explicit flags.</summary>
+    public static TrainingOptions Defaults(string model, string dataset) =>
+        !ModelResolver.IsFile(model) && ModelZoo.Contains(model) ? Recipes.For(model, dataset) : new TrainingOptions();
+
+    /// <summary>The command line that resumes this one: its own tokens plus --resume.</summary>
+    public static string ResumeCommand(ParseResult r)
+    {
+        var tokens = r.Tokens.Select(t => t.Value).ToList();
+        if (!tokens.Contains("--resume")) tokens.Add("--resume");
+        return "shrink " + string.Join(" ", tokens.Select(t => t.Length == 0 || t.Any(c => char.IsWhiteSpace(c) || c is '"' or '\'' or '$') ? $"'{t}'" : t));
+    }
+
+    public static int Run(string model, string dataset, TrainingOptions options, string? outPath, Output output, string? resumeCommand = null)
     {
         if (outPath is not null && !outPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             throw new ShrinkException($"--out '{outPath}' must name an .onnx file.");
+        if (options.Resume && outPath is null)
+            throw new ShrinkException("--resume needs --out: the checkpoint lives beside the output model, in '<out>.ckpt/'.");
         var data = DatasetCatalog.Load(dataset);
         var graph = ModelResolver.LoadForTraining(model, data.Train, options.Seed);
-        if (outPath is not null && Path.GetDirectoryName(Path.GetFullPath(outPath)) is { } dir) Directory.CreateDirectory(dir);
-        output.Line($"Training {graph.Name} ({graph.ParameterCount:N0} parameters) on {data.Name}: {data.Train.Count} train / {data.Test.Count} test images, {options.Epochs} epoch(s), batch {options.BatchSize}.");
+        if (outPath is not null)
+        {
+            if (Path.GetDirectoryName(Path.GetFullPath(outPath)) is { } dir) Directory.CreateDirectory(dir);
+            options = options with { CheckpointDirectory = TrainingCheckpoint.DefaultFor(outPath) };
+            if (options.Resume && !new TrainingCheckpoint(options.CheckpointDirectory).Exists)
+                output.Line($"No checkpoint in '{options.CheckpointDirectory}' yet: starting from the first epoch.");
+        }
+        string aug = options.Augmentation is { IsEnabled: true } a
+            ? $"crop pad {a.CropPadding}{(a.RandomResizedCrop ? ", resized crop" : "")}{(a.HorizontalFlip ? ", flip" : "")}" : "no augmentation";
+        output.Line($"Training {graph.Name} ({graph.ParameterCount:N0} parameters) on {data.Name}: {data.Train.Count} train / {data.Test.Count} test images, " +
+            $"{options.Epochs} epoch(s), batch {options.BatchSize}, {options.Optimizer}{(options.Nesterov ? " nesterov" : "")} lr {options.LearningRate:G3} {options.Schedule}, " +
+            $"weight decay {options.WeightDecay:G3}, label smoothing {options.LabelSmoothing:G3}, {aug}, seed {options.Seed}.");
 
-        var result = TrainingRun.Fit(graph, data, options, new ProgressPrinter(graph.Name),
-            onBest: outPath is null ? null : (g, _) => OnnxModel.Save(g, outPath), cancel: Options.CancelOnCtrlC());
+        TrainingResult result;
+        try
+        {
+            result = TrainingRun.Fit(graph, data, options, new ProgressPrinter(graph.Name),
+                onBest: outPath is null ? null : (g, _) => OnnxModel.Save(g, outPath), cancel: Options.CancelOnCtrlC());
+        }
+        catch (TrainingInterruptedException e)
+        {
+            Console.Error.WriteLine($"shrink: {e.Message}");
+            if (e.CheckpointDirectory is not null)
+            {
+                if (outPath is not null && File.Exists(outPath)) Console.Error.WriteLine($"The best model so far is in {outPath}.");
+                Console.Error.WriteLine($"Resume with: {resumeCommand ?? "the same command plus --resume"}");
+            }
+            else Console.Error.WriteLine("Give --out to checkpoint every epoch and make a run resumable.");
+            return CliErrors.Interrupted;
+        }
+        if (result.ResumedEpochs > 0)
+            output.Line($"Resumed after epoch {result.ResumedEpochs} of {options.Epochs} from '{options.CheckpointDirectory}'.");
+        // A resumed run whose best epoch came from the checkpoint has not written --out in this session.
+        if (outPath is not null && !File.Exists(outPath)) OnnxModel.Save(graph, outPath);
         var test = Evaluation.Evaluate(graph, data.Test, data.ComputeNormalization());
         var profile = Profiler.Profile(graph);
 
@@ -53,10 +94,47 @@ public static class TrainCommand
         var o = Output.Metrics(profile, test.AccuracyPercent);
         o["loss"] = Math.Round(test.Loss, 6);
         o["validation_accuracy"] = Math.Round(result.BestValidation.AccuracyPercent, 4);
+        o["best_epoch"] = result.BestEpoch;
         o["epochs"] = result.Epochs.Count;
+        o["resumed_epochs"] = result.ResumedEpochs;
         o["seconds"] = Math.Round(result.Seconds, 2);
-        if (outPath is not null) o["model"] = outPath;
+        if (outPath is not null)
+        {
+            o["model"] = outPath;
+            o["checkpoint"] = options.CheckpointDirectory;
+        }
         output.Emit(o);
         return 0;
+    }
+}
+
+/// <summary>The training flags shared by <c>shrink train</c> and <c>shrink zoo train</c>; absent ones keep the recipe's value.</summary>
+public sealed class TrainFlags
+{
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Epochs (default: the zoo recipe's, else 1)" };
+    public Option<int?> BatchSize { get; } = new("--batch-size", "-b") { Description = "Batch size (default: the recipe's, else 64)" };
+    public Option<float?> Lr { get; } = new("--lr") { Description = "Peak learning rate (default: the recipe's, else 0.1)" };
+    public Option<int> Seed { get; } = Commands.Options.Seed();
+    public Option<string?> Out { get; } = new("--out", "-o") { Description = "Where to write the best model (.onnx); each epoch is checkpointed in <out>.ckpt/" };
+    public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the checkpoint in <out>.ckpt/ (same options and seed give the same result)" };
+    public Option<int?> MaxSteps { get; } = new("--max-steps") { Description = "At most this many steps per epoch (quick runs)" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { Epochs, BatchSize, Lr, Seed, Out, Resume, MaxSteps }) command.Options.Add(o);
+    }
+
+    public TrainingOptions ToOptions(ParseResult r, string model, string dataset)
+    {
+        var d = TrainCommand.Defaults(model, dataset);
+        return d with
+        {
+            Epochs = r.GetValue(Epochs) ?? d.Epochs,
+            BatchSize = r.GetValue(BatchSize) ?? d.BatchSize,
+            LearningRate = r.GetValue(Lr) ?? d.LearningRate,
+            Seed = r.GetValue(Seed),
+            MaxStepsPerEpoch = r.GetValue(MaxSteps) ?? d.MaxStepsPerEpoch,
+            Resume = r.GetValue(Resume),
+        };
     }
 }

@@ -13,7 +13,32 @@ public static class ZooCommand
         var list = new Command("list", "List the architectures with parameters and MACs at 1x28x28, 10 classes") { json };
         list.SetAction(r => List(new Output(r.GetValue(json))));
         zoo.Subcommands.Add(list);
+        zoo.Subcommands.Add(CreateTrain());
         return zoo;
+    }
+
+    /// <summary>
+    /// <c>shrink zoo train &lt;name&gt; --dataset D</c>: train an architecture with its recipe (flags override) and write
+    /// the pretrained file the resolver finds, zoo/&lt;name&gt;-&lt;dataset&gt;.onnx by default.
+    /// </summary>
+    private static Command CreateTrain()
+    {
+        var name = new Argument<string>("name") { Description = "A zoo architecture (see 'shrink zoo list')" };
+        var dataset = Options.Dataset();
+        var flags = new TrainFlags();
+        var json = Options.Json();
+        var command = new Command("train", "Train a zoo architecture with its recipe; writes zoo/<name>-<dataset>.onnx") { name, dataset, json };
+        flags.AddTo(command);
+        command.SetAction(r =>
+        {
+            string n = r.GetValue(name)!, d = r.GetValue(dataset)!;
+            if (ModelResolver.IsFile(n) || !ModelZoo.Contains(n))
+                throw new Shrink.Graph.ShrinkException($"'{n}' is not a zoo architecture; the zoo has: {string.Join(", ", ModelZoo.Architectures.Select(a => a.Name))}.");
+            string outPath = r.GetValue(flags.Out) ?? Path.Combine("zoo", ModelResolver.PretrainedFileName(n, Shrink.Data.DatasetCatalog.CanonicalName(
+                Path.GetFileName(Path.TrimEndingDirectorySeparator(d.Trim())) is { Length: > 0 } f ? f : d)));
+            return TrainCommand.Run(n, d, flags.ToOptions(r, n, d), outPath, new Output(r.GetValue(json)), TrainCommand.ResumeCommand(r));
+        });
+        return command;
     }
 
     private static int List(Output output)

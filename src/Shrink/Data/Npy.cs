@@ -135,7 +135,36 @@ public static partial class Npy
         foreach (float v in tensor.Span) w.Write(v);
     }
 
-    /// <summary>Every array of an .npz archive (np.savez / np.savez_compressed), by name without ".npy".</summary>
+    /// <summary>
+    /// Writes float32 arrays as an uncompressed .npz archive (what np.savez writes: one "name.npy" entry per array),
+    /// atomically: a temporary file in the same folder, then a rename.
+    /// </summary>
+    public static void WriteNpz(string path, IReadOnlyDictionary<string, Tensor> arrays)
+    {
+        string full = Path.GetFullPath(path);
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
+                    foreach (var (name, tensor) in arrays)
+                    {
+                        using var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression).Open();
+                        Write(entry, tensor);
+                    }
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Every array of an .npz archive (np.savez / np.savez_compressed), by entry name without ".npy".</summary>
     public static Dictionary<string, Array> ReadNpz(string path)
     {
         var result = new Dictionary<string, Array>(StringComparer.Ordinal);
@@ -148,7 +177,8 @@ public static partial class Npy
                 using var ms = new MemoryStream();
                 s.CopyTo(ms);
                 ms.Position = 0;
-                result[Path.GetFileNameWithoutExtension(entry.Name)] = Read(ms, $"{path}:{entry.Name}");
+                string key = entry.FullName.EndsWith(".npy", StringComparison.Ordinal) ? entry.FullName[..^4] : entry.FullName;
+                result[key] = Read(ms, $"{path}:{entry.FullName}");
             }
         }
         catch (InvalidDataException e)

@@ -83,7 +83,29 @@ public static class Broadcast
             a[0] += scale * TensorPrimitives.Sum(g);
             return;
         }
-        var it = new Odometer(grad.Shape, Strides(acc.Shape, grad.Shape));
+        var strides = Strides(acc.Shape, grad.Shape);
+        int rank = grad.Rank;
+        // Trailing axes where acc is not broadcast and laid out contiguously like grad: add whole rows.
+        int kept = rank, row = 1;
+        for (int expected = 1; kept > 0 && strides[kept - 1] == expected; kept--) { row *= grad.Shape[kept - 1]; expected = row; }
+        if (row > 1)
+        {
+            var outer = new Odometer(new Shape(grad.Shape.Dims[..kept]), strides[..kept]);
+            for (int i = 0; i < g.Length; i += row, outer.Next())
+                TensorPrimitives.MultiplyAdd(g.Slice(i, row), scale, a.Slice(outer.Offset, row), a.Slice(outer.Offset, row));
+            return;
+        }
+        // Trailing axes where acc is broadcast (e.g. a [C,1,1] bias over NCHW): sum whole rows into one element.
+        int reduced = rank, block = 1;
+        while (reduced > 0 && strides[reduced - 1] == 0) block *= grad.Shape[--reduced];
+        if (block > 1)
+        {
+            var outer = new Odometer(new Shape(grad.Shape.Dims[..reduced]), strides[..reduced]);
+            for (int i = 0; i < g.Length; i += block, outer.Next())
+                a[outer.Offset] += scale * TensorPrimitives.Sum(g.Slice(i, block));
+            return;
+        }
+        var it = new Odometer(grad.Shape, strides);
         for (int i = 0; i < g.Length; i++, it.Next()) a[it.Offset] += scale * g[i];
     }
 

@@ -13,12 +13,13 @@ public readonly record struct StepResult(double Loss, int Correct, int Count, fl
 /// <summary>
 /// Trains a graph: forward in training mode, loss, backward in reverse order, optimizer update with the schedule's
 /// learning rate. Frozen parameters are neither differentiated nor updated. With one kernel thread and the same
-/// seed, two runs are bit-identical.
+/// seed, two runs are bit-identical. The random stream of a step (dropout) is a function of (seed, step count) only,
+/// so a run resumed from a checkpoint continues exactly as the uninterrupted run would have.
 /// </summary>
 public sealed class Trainer
 {
     private readonly List<Node> _order;
-    private readonly Random _rng;
+    private readonly int _seed;
 
     public Trainer(Graph.Graph graph, Loss loss, Optimizer optimizer, LrSchedule schedule, int seed = 0)
     {
@@ -27,7 +28,7 @@ public sealed class Trainer
         Optimizer = optimizer;
         Schedule = schedule;
         _order = graph.TopologicalOrder();
-        _rng = new Random(seed);
+        _seed = seed;
         if (graph.Inputs.Count != 1 || graph.Outputs.Count != 1)
             throw new ShrinkException($"Training needs a graph with one input and one output; '{graph.Name}' has {graph.Inputs.Count} and {graph.Outputs.Count}.");
     }
@@ -44,7 +45,7 @@ public sealed class Trainer
     public StepResult Step(Tensor images, int[] labels, Tensor? teacherLogits = null)
     {
         Optimizer.ZeroGrad();
-        using var tape = Tape.Forward(Graph, [images], training: true, _rng, order: _order);
+        using var tape = Tape.Forward(Graph, [images], training: true, StepRandom(_seed, StepCount), order: _order);
         var logits = tape.Output;
         using var grad = Tensor.Rent(logits.Shape);
         double loss = Loss.Compute(logits, new Targets(labels, null, teacherLogits), grad);
@@ -56,5 +57,15 @@ public sealed class Trainer
         Optimizer.Step(lr);
         StepCount++;
         return new StepResult(loss, correct, labels.Length, lr);
+    }
+
+    /// <summary>The random stream of step <paramref name="step"/> under <paramref name="seed"/> (SplitMix64 of both).</summary>
+    public static Random StepRandom(int seed, int step)
+    {
+        ulong z = ((ulong)(uint)seed << 32 | (uint)step) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return new Random((int)(z & 0x7FFFFFFF));
     }
 }

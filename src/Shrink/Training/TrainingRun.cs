@@ -35,6 +35,27 @@ public sealed record TrainingOptions
     public Graph.Graph? Teacher { get; init; }
     public float DistillationTemperature { get; init; } = 4f;
     public float DistillationAlpha { get; init; } = 0.7f;
+
+    /// <summary>
+    /// Folder for the run's checkpoint, rewritten after every epoch (the last epoch's model as ONNX, the optimizer
+    /// state as .npz, the best epoch's model, and a JSON of the run's progress); null for none.
+    /// </summary>
+    public string? CheckpointDirectory { get; init; }
+
+    /// <summary>Continue from the checkpoint in <see cref="CheckpointDirectory"/> when there is one (else start afresh).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>
+    /// A digest of every option that changes the result (not the checkpoint folder, resume flag or teacher weights):
+    /// a checkpoint is resumed only under the same fingerprint.
+    /// </summary>
+    public string Fingerprint()
+    {
+        var a = Augmentation;
+        string aug = a is null || !a.IsEnabled ? "none" : FormattableString.Invariant($"pad{a.CropPadding},rrc{a.RandomResizedCrop}:{a.MinCropArea},flip{a.HorizontalFlip}");
+        return FormattableString.Invariant(
+            $"epochs={Epochs};batch={BatchSize};lr={LearningRate:R};momentum={Momentum:R};wd={WeightDecay:R};nesterov={Nesterov};ls={LabelSmoothing:R};schedule={Schedule.ToLowerInvariant()};optimizer={Optimizer.ToLowerInvariant()};seed={Seed};aug={aug};val={ValidationFraction:R};maxsteps={MaxStepsPerEpoch};maxval={MaxValidationSamples};teacher={(Teacher is null ? "none" : Teacher.Name)};T={DistillationTemperature:R};alpha={DistillationAlpha:R}");
+    }
 }
 
 /// <summary>Reported after every step (and with <see cref="Validation"/> set at the end of each epoch).</summary>
@@ -43,12 +64,34 @@ public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int Steps
 
 public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, EvalResult Validation, double Seconds);
 
-public sealed record TrainingResult(IReadOnlyList<EpochRecord> Epochs, EvalResult BestValidation, int BestEpoch, double Seconds);
+/// <summary>
+/// The outcome of a run. <paramref name="Seconds"/> is the training time of all epochs (summed over sessions when
+/// resumed); <paramref name="ResumedEpochs"/> how many of <paramref name="Epochs"/> came from a checkpoint.
+/// </summary>
+public sealed record TrainingResult(IReadOnlyList<EpochRecord> Epochs, EvalResult BestValidation, int BestEpoch, double Seconds, int ResumedEpochs = 0);
+
+/// <summary>
+/// Thrown when a run is cancelled (Ctrl-C): training stopped after the current step. <see cref="CompletedEpochs"/>
+/// epochs are saved in <see cref="CheckpointDirectory"/> (when there is one) and a run with the same options and
+/// <see cref="TrainingOptions.Resume"/> continues from there.
+/// </summary>
+public sealed class TrainingInterruptedException(int completedEpochs, int epochs, string? checkpointDirectory, CancellationToken token)
+    : OperationCanceledException(checkpointDirectory is null
+        ? $"Training interrupted after {completedEpochs} of {epochs} epoch(s); no checkpoint folder was set, so it cannot be resumed."
+        : $"Training interrupted after {completedEpochs} of {epochs} epoch(s); the checkpoint of the last completed epoch is in '{checkpointDirectory}'.", token)
+{
+    public int CompletedEpochs { get; } = completedEpochs;
+    public int Epochs { get; } = epochs;
+    public string? CheckpointDirectory { get; } = checkpointDirectory;
+}
 
 /// <summary>
 /// Trains a model over epochs of a data set: seeded validation split carved from the training split, z-normalisation
 /// from the training split, progress after each step, validation after each epoch, and the best epoch's weights kept
-/// (written through <paramref name="onBest"/> when given).
+/// (written through <paramref name="onBest"/> when given). With <see cref="TrainingOptions.CheckpointDirectory"/> set,
+/// every completed epoch is checkpointed and <see cref="TrainingOptions.Resume"/> continues from the last one; since
+/// the data order is a function of (seed, epoch), the augmentation and dropout of (seed, epoch, position / step) and
+/// the schedule of the step count, a resumed run equals the uninterrupted one (bit for bit with one kernel thread).
 /// </summary>
 public static class TrainingRun
 {
@@ -78,8 +121,27 @@ public static class TrainingRun
         EvalResult best = default;
         int bestEpoch = -1;
         Dictionary<Parameter, Tensors.Tensor>? bestWeights = null;
+        double priorSeconds = 0;
+        int firstEpoch = 0;
+        var checkpoint = options.CheckpointDirectory is { } dir ? new TrainingCheckpoint(dir) : null;
+        string fingerprint = $"{options.Fingerprint()};model={graph.Name}:{graph.ParameterCount};data={train.Name}:{train.Count}:{validation.Count}";
+        if (checkpoint is not null && options.Resume && checkpoint.Exists)
+        {
+            var state = checkpoint.Restore(graph, trainer, fingerprint);
+            firstEpoch = state.CompletedEpochs;
+            epochs.AddRange(state.Epochs);
+            priorSeconds = state.Seconds;
+            if (state.BestEpoch > 0)
+            {
+                bestEpoch = state.BestEpoch;
+                best = state.BestValidation;
+                bestWeights = checkpoint.LoadBestWeights(graph);
+            }
+        }
+        int resumed = firstEpoch;
+
         var clock = Stopwatch.StartNew();
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        for (int epoch = firstEpoch; epoch < options.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0;
@@ -87,7 +149,7 @@ public static class TrainingRun
             int step = 0;
             foreach (var batch in loader.Epoch(epoch))
             {
-                cancel.ThrowIfCancellationRequested();
+                if (cancel.IsCancellationRequested) throw new TrainingInterruptedException(epoch, options.Epochs, checkpoint?.Directory, cancel);
                 using var teacherLogits = teacher?.Run(batch.Images);
                 var r = trainer.Step(batch.Images, batch.Labels, teacherLogits);
                 lossSum += r.Loss * r.Count;
@@ -96,30 +158,43 @@ public static class TrainingRun
                 step++;
                 if (progress is not null)
                 {
-                    double done = epoch * stepsPerEpoch + step;
+                    double done = (epoch - firstEpoch) * stepsPerEpoch + step;
+                    double left = totalSteps - epoch * stepsPerEpoch - step;
                     var elapsed = clock.Elapsed;
                     progress.Report(new TrainingProgress(epoch + 1, options.Epochs, step, stepsPerEpoch, lossSum / seen,
-                        (double)correct / seen, seen / epochClock.Elapsed.TotalSeconds, elapsed,
-                        TimeSpan.FromSeconds(elapsed.TotalSeconds / done * (totalSteps - done)), r.LearningRate));
+                        (double)correct / seen, seen / epochClock.Elapsed.TotalSeconds, elapsed + TimeSpan.FromSeconds(priorSeconds),
+                        TimeSpan.FromSeconds(elapsed.TotalSeconds / done * left), r.LearningRate));
                 }
             }
-            var val = Evaluation.Evaluate(graph, validation, normalization, maxSamples: options.MaxValidationSamples, cancel: cancel);
+            EvalResult val;
+            try
+            {
+                val = Evaluation.Evaluate(graph, validation, normalization, maxSamples: options.MaxValidationSamples, cancel: cancel);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                throw new TrainingInterruptedException(epoch, options.Epochs, checkpoint?.Directory, cancel);
+            }
             var record = new EpochRecord(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), val, epochClock.Elapsed.TotalSeconds);
             epochs.Add(record);
             progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, step, stepsPerEpoch, record.TrainLoss, record.TrainAccuracy,
-                seen / epochClock.Elapsed.TotalSeconds, clock.Elapsed, TimeSpan.Zero, trainer.Schedule.LearningRate(trainer.StepCount), val));
-            if (bestEpoch < 0 || val.Accuracy > best.Accuracy)
+                seen / epochClock.Elapsed.TotalSeconds, clock.Elapsed + TimeSpan.FromSeconds(priorSeconds), TimeSpan.Zero,
+                trainer.Schedule.LearningRate(trainer.StepCount), val));
+            bool isBest = bestEpoch < 0 || val.Accuracy > best.Accuracy;
+            if (isBest)
             {
                 best = val;
                 bestEpoch = epoch + 1;
                 bestWeights = graph.Parameters.ToDictionary(p => p, p => p.Data.Clone());
                 onBest?.Invoke(graph, record);
             }
+            checkpoint?.Save(graph, trainer, new CheckpointState(epoch + 1, trainer.StepCount, bestEpoch, best, fingerprint,
+                options.Seed, priorSeconds + clock.Elapsed.TotalSeconds, epochs), isBest);
         }
         // Leave the model holding the best epoch's weights.
         if (bestWeights is not null)
             foreach (var (p, w) in bestWeights) p.Data.CopyFrom(w);
-        return new TrainingResult(epochs, best, bestEpoch, clock.Elapsed.TotalSeconds);
+        return new TrainingResult(epochs, best, bestEpoch, priorSeconds + clock.Elapsed.TotalSeconds, resumed);
     }
 
     public static Loss CreateLoss(TrainingOptions o) => o.Teacher is null
@@ -135,8 +210,9 @@ public static class TrainingRun
 
     public static LrSchedule CreateSchedule(TrainingOptions o, int totalSteps) => o.Schedule.ToLowerInvariant() switch
     {
-        "onecycle" => new OneCycle(o.LearningRate, Math.Max(2, totalSteps)),
-        "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), totalSteps),
+        // One-cycle needs a few steps per phase; very short runs (dry runs, tiny subsets) warm up for one step instead.
+        "onecycle" when totalSteps >= 10 => new OneCycle(o.LearningRate, totalSteps),
+        "onecycle" or "cosine" => new CosineWithWarmup(o.LearningRate, Math.Max(1, totalSteps / 20), Math.Max(2, totalSteps + 1)),
         "constant" => new ConstantLr(o.LearningRate),
         _ => throw new ShrinkException($"Unknown schedule '{o.Schedule}' (use onecycle, cosine or constant)."),
     };

@@ -163,6 +163,24 @@ public class DecompositionTests
         Assert.Throws<ArgumentOutOfRangeException>(() => TruncatedSvd.Decompose(Matrix<double>.Build.Dense(3, 4), 4));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Gram_and_qr_paths_give_the_same_leading_subspace(int mode)
+    {
+        var x = RandomCp([12, 9, 3, 3], 6, seed: 13);
+        for (int i = 0; i < x.Length; i++) x.Data[i] += 1e-3 * Math.Sin(i); // a tail below the leading spectrum
+        int k = Math.Min(3, x.Dims[mode]);
+        var (uq, sq) = x.LeadingModeVectors(mode, k, viaGram: false);
+        var (ug, sg) = x.LeadingModeVectors(mode, k, viaGram: true);
+        Assert.Equal(sq.Length, sg.Length);
+        for (int i = 0; i < sq.Length; i++) // the Gram path resolves singular values down to ~1e-7·s_max only
+            Assert.True(Math.Abs(sq[i] - sg[i]) < 1e-6 * sq[0] + (i < k ? 1e-9 * sq[i] : 0), $"s[{i}]: {sq[i]} vs {sg[i]}");
+        var projector = uq * uq.Transpose() - ug * ug.Transpose();
+        Assert.True(projector.FrobeniusNorm() < 1e-6, $"subspaces differ by {projector.FrobeniusNorm()}");
+    }
+
     [Fact]
     public void Energy_rank_keeps_the_asked_fraction()
     {

@@ -340,6 +340,54 @@ public class LowRankPassTests
         Assert.True(RelMax(expected, Run(g, x)) < 1e-4);
     }
 
+    private static Shrink.Graph.Graph SmallCnn()
+    {
+        var b = new GraphBuilder("cnn", seed: 3);
+        var x = b.Input(3, 10, 10);
+        x = b.Relu(b.Conv2d(x, 8, kernel: 3, padding: 1, name: "conv1"));
+        x = b.Relu(b.Conv2d(x, 12, kernel: 3, stride: 2, padding: 1, name: "conv2"));
+        x = b.Relu(b.Conv2d(x, 10, kernel: 1, name: "conv3"));
+        x = b.Relu(b.Conv2d(x, 10, kernel: 3, padding: 1, groups: 10, name: "dw"));
+        x = b.Flatten(x);
+        x = b.Relu(b.Linear(x, 16, name: "fc1"));
+        return b.Build(b.Linear(x, 4, name: "fc2"));
+    }
+
+    [Fact]
+    public void A_mixed_plan_over_a_small_cnn_is_exact_at_full_rank_and_counts_add_up_at_reduced_rank()
+    {
+        var x = RandomInput(new Shape(3, 3, 10, 10), 30);
+        var g = SmallCnn();
+        var expected = Run(g, x);
+        var full = new LowRankPlan()
+            .Set("conv1", LayerRank.Tucker2(8, 3))
+            .Set("conv2", LayerRank.Cp(10_000))      // clamped to the exact rank 8·3·3 = 72
+            .Set("conv3", LayerRank.Svd(10))
+            .Set("dw", LayerRank.Cp(4))              // depthwise: declined
+            .Set("fc1", LayerRank.Svd(16))
+            .Set("fc2", LayerRank.Svd(4));
+        var result = LowRankPasses.Apply(g, full);
+        g.Verify();
+        Assert.Equal(5, result.Layers.Count);
+        Assert.Equal("dw", Assert.Single(result.Declined).Node);
+        var conv2 = result.Layers.Single(l => l.Node == "conv2");
+        Assert.Equal(LayerRank.Cp(72), conv2.Applied);
+        Assert.Equal("rank 10000 clamped to 72 (exact CP)", conv2.Note);
+        Assert.True(RelMax(expected, Run(g, x)) < 1e-4, $"{RelMax(expected, Run(g, x))}");
+
+        var small = SmallCnn();
+        long before = small.ParameterCount;
+        var reduced = LowRankPasses.Apply(small, new LowRankPlan()
+            .Set("conv2", LayerRank.Cp(6)).Set("conv1", LayerRank.Tucker2(4, 2)).Set("fc1", LayerRank.Svd(3)));
+        small.Verify();
+        Assert.Equal(before - small.ParameterCount, reduced.Layers.Sum(l => l.ParamsBefore - l.ParamsAfter));
+        var profile = Shrink.Profiling.Profiler.Profile(small);
+        var original = Shrink.Profiling.Profiler.Profile(SmallCnn());
+        Assert.Equal(original.Macs - profile.Macs, reduced.Layers.Sum(l => l.MacsBefore - l.MacsAfter));
+        Assert.All(reduced.Layers, l => Assert.InRange(l.RelativeError, 1e-3, 1));
+        Assert.Equal(new Shape(1, 4), Run(small, RandomInput(new Shape(1, 3, 10, 10), 31)).Shape);
+    }
+
     [Fact]
     public void Rank_helpers_match_the_formulas()
     {

@@ -65,3 +65,22 @@ public class TrainingStepGoldenTests
             Golden.AssertClose(G.Tensor("adamw." + p.Name), p.Data, rtol: 1e-4, atol: 1e-5, what: $"AdamW {p.Name}");
     }
 }
+
+public class TrainingScheduleChoiceTests
+{
+    /// <summary>A run of a couple of steps (a dry run, a tiny subset) must still get a valid schedule.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(9)]
+    [InlineData(10)]
+    [InlineData(1000)]
+    public void Every_run_length_gets_a_schedule_with_positive_rates_after_the_first_step(int steps)
+    {
+        foreach (string name in new[] { "onecycle", "cosine", "constant" })
+        {
+            var s = TrainingRun.CreateSchedule(new TrainingOptions { Schedule = name, LearningRate = 0.1f }, steps);
+            Assert.True(Enumerable.Range(1, Math.Max(1, steps - 1)).All(i => s.LearningRate(i) > 0 && s.LearningRate(i) <= 0.1f + 1e-6f), $"{name} at {steps} steps");
+        }
+    }
+}

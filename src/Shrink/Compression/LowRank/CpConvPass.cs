@@ -15,7 +15,7 @@ public sealed record CpConvOptions
     /// </summary>
     public bool FallbackToTucker { get; init; } = true;
 
-    /// <summary>CP is kept while its relative error ≤ TuckerSlack × that of the same-size Tucker-2.</summary>
+    /// <summary>CP is kept while its relative error ≤ TuckerSlack × that of the same-size Tucker-2 (+ 1e-6, so exact ties keep CP).</summary>
     public double TuckerSlack { get; init; } = 1.0;
 
     public int HooiSweeps { get; init; } = 5;
@@ -62,7 +62,7 @@ public sealed class CpConvPass(LowRankPlan plan, CpConvOptions? options = null) 
             {
                 var tucker = Tucker2.Decompose(weight, Math.Max(r2, 1), Math.Max(r1, 1), Options.HooiSweeps);
                 string? why = cp.Degenerate ? $"CP-ALS degenerate: {cp.Diagnosis}"
-                    : cp.RelativeError > Options.TuckerSlack * tucker.RelativeError
+                    : cp.RelativeError > Options.TuckerSlack * tucker.RelativeError + 1e-6
                         ? $"CP error {cp.RelativeError:G3} worse than Tucker-2({tucker.RankOut},{tucker.RankIn}) of at most the same size ({tucker.RelativeError:G3})"
                         : null;
                 if (why is not null)

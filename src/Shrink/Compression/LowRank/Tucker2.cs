@@ -24,7 +24,7 @@ public static class Tucker2
     /// <summary>
     /// Decomposes <paramref name="weight"/> [out, in, kh, kw] with ranks R2 = <paramref name="rankOut"/> (≤ out) and
     /// R1 = <paramref name="rankIn"/> (≤ in). HOSVD gives the start; up to <paramref name="sweeps"/> HOOI sweeps refine
-    /// it, stopping early when the error changes by less than 1e-9 (relative). At full ranks the result is exact.
+    /// it, stopping early when the error changes by less than <see cref="PlateauTolerance"/> (relative). At full ranks the result is exact.
     /// </summary>
     public static Tucker2Result Decompose(DenseTensor weight, int rankOut, int rankIn, int sweeps = 5)
     {
@@ -35,8 +35,8 @@ public static class Tucker2
         if (sweeps < 0) throw new ArgumentOutOfRangeException(nameof(sweeps), sweeps, "Sweeps must be ≥ 0.");
 
         // HOSVD: leading left singular vectors of the mode-0 and mode-1 unfoldings.
-        var uOut = TruncatedSvd.LeadingLeftVectors(weight.Unfold(0), rankOut);
-        var uIn = TruncatedSvd.LeadingLeftVectors(weight.Unfold(1), rankIn);
+        var uOut = weight.LeadingModeVectors(0, rankOut).Vectors;
+        var uIn = weight.LeadingModeVectors(1, rankIn).Vectors;
         var core = Project(weight, uOut, uIn);
         double err = weight.RelativeErrorTo(core.ModeProduct(0, uOut).ModeProduct(1, uIn));
         int done = 0;
@@ -44,17 +44,20 @@ public static class Tucker2
         for (int s = 0; s < sweeps && !full && err > 1e-12; s++)
         {
             // HOOI: each factor = leading subspace of W projected on the other factor.
-            uOut = TruncatedSvd.LeadingLeftVectors(weight.ModeProduct(1, uIn.Transpose()).Unfold(0), rankOut);
-            uIn = TruncatedSvd.LeadingLeftVectors(weight.ModeProduct(0, uOut.Transpose()).Unfold(1), rankIn);
+            uOut = weight.ModeProduct(1, uIn.Transpose()).LeadingModeVectors(0, rankOut).Vectors;
+            uIn = weight.ModeProduct(0, uOut.Transpose()).LeadingModeVectors(1, rankIn).Vectors;
             core = Project(weight, uOut, uIn);
             double next = weight.RelativeErrorTo(core.ModeProduct(0, uOut).ModeProduct(1, uIn));
             done++;
-            bool plateau = Math.Abs(err - next) <= 1e-9 * Math.Max(err, 1e-300);
+            bool plateau = Math.Abs(err - next) <= PlateauTolerance * Math.Max(err, 1e-300);
             err = next;
             if (plateau) break;
         }
         return new Tucker2Result(uIn, core, uOut, err, done);
     }
+
+    /// <summary>HOOI stops once a sweep changes the relative error by less than this fraction of itself.</summary>
+    public const double PlateauTolerance = 1e-4;
 
     /// <summary>Tucker-2 of a float conv weight.</summary>
     public static Tucker2Result Decompose(Tensor weight, int rankOut, int rankIn, int sweeps = 5) =>
@@ -62,7 +65,7 @@ public static class Tucker2
 
     /// <summary>Singular values of the mode-0 (out) and mode-1 (in) unfoldings: the inputs of energy rank estimates.</summary>
     public static (double[] Out, double[] In) ModeSpectra(DenseTensor weight) =>
-        (TruncatedSvd.SingularValues(weight.Unfold(0)), TruncatedSvd.SingularValues(weight.Unfold(1)));
+        (weight.LeadingModeVectors(0, 1).SingularValues, weight.LeadingModeVectors(1, 1).SingularValues);
 
     private static DenseTensor Project(DenseTensor w, Matrix<double> uOut, Matrix<double> uIn) =>
         w.ModeProduct(0, uOut.Transpose()).ModeProduct(1, uIn.Transpose());
