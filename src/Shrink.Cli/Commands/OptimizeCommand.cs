@@ -51,7 +51,7 @@ public static class OptimizeCommand
             if (a.Out is not null && Path.GetFullPath(a.Out) != Path.GetFullPath(a.Resume))
                 throw new ShrinkException("--resume continues the run in its own directory; do not give a different --out.");
             var state = RunState.Load(a.Resume);
-            var data = DatasetCatalog.Load(a.Dataset ?? state.Dataset);
+            var data = DatasetCatalog.Load(a.Dataset ?? (Directory.Exists(state.DatasetSource) ? state.DatasetSource : state.Dataset));
             output.Line($"Resuming {state.Model} on {data.Name} from {a.Resume} ({state.Stage}, step {state.Step + 1}).");
             result = Shrinker.Resume(a.Resume, data, options with { ModelName = state.Model });
         }

@@ -84,6 +84,8 @@ public static class TrainCommand
         }
         if (result.ResumedEpochs > 0)
             output.Line($"Resumed after epoch {result.ResumedEpochs} of {options.Epochs} from '{options.CheckpointDirectory}'.");
+        // A resumed run whose best epoch came from the checkpoint has not written --out in this session.
+        if (outPath is not null && !File.Exists(outPath)) OnnxModel.Save(graph, outPath);
         var test = Evaluation.Evaluate(graph, data.Test, data.ComputeNormalization());
         var profile = Profiler.Profile(graph);
 

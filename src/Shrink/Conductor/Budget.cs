@@ -28,6 +28,8 @@ public sealed record Budget
     /// <summary>Wall time for the whole run; the annealing schedule and stopping follow it when given.</summary>
     public TimeSpan? Time { get; init; }
     public int LatencyRuns { get; init; } = 20;
+    /// <summary>Training images for the least-squares re-fit of each new layer's last factor (0: no re-fit).</summary>
+    public int RefitSamples { get; init; } = 256;
 
     /// <summary>The budget of <paramref name="c"/>'s level (and dry run, and time budget).</summary>
     public static Budget For(Constraints c)
@@ -42,7 +44,7 @@ public sealed record Budget
             b = b with
             {
                 SensitivitySamples = 256, SensitivityPoints = 2, ValidationSamples = 512, Stage1Steps = 4, Stage1Rounds = 1,
-                Stage2Steps = c.Level >= 2 ? 1 : 0, Stage2Measurements = c.Level >= 2 ? 1 : 0, Stage2FineTuneSteps = 3, FinalSteps = 4, LatencyRuns = 3,
+                Stage2Steps = c.Level >= 2 ? 1 : 0, Stage2Measurements = c.Level >= 2 ? 1 : 0, Stage2FineTuneSteps = 3, FinalSteps = 4, LatencyRuns = 3, RefitSamples = 64,
             };
         return b with { Time = c.TimeBudget };
     }

@@ -114,6 +114,7 @@ internal sealed partial class ConductorRun
         {
             Model = _o.ModelName ?? _original.Name,
             Dataset = _data.Name,
+            DatasetSource = _data.Source,
             Constraints = _c,
             Layers = layers,
             Original = original,

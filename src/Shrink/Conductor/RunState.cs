@@ -9,6 +9,8 @@ public sealed record StateRecord
     public string Stage { get; init; } = "";
     public int Step { get; init; }
     public Dictionary<string, int> Ranks { get; init; } = [];
+    /// <summary>Key of the state this one was reached from (Stage 2), whose weights it was fine-tuned from.</summary>
+    public string From { get; init; } = "";
     /// <summary>Σ of the layers' sensitivity drops at these ranks (points, no training).</summary>
     public double SensitivitySum { get; init; }
     public double PredictedDrop { get; init; }
@@ -47,6 +49,8 @@ public sealed class RunState
     public int Version { get; set; } = 1;
     public string Model { get; set; } = "";
     public string Dataset { get; set; } = "";
+    /// <summary>The folder the data set was read from (resume reloads it from there when no data set is given).</summary>
+    public string DatasetSource { get; set; } = "";
     public Constraints Constraints { get; set; } = new();
     /// <summary>"stage1", "stage2", "final" or "done".</summary>
     public string Stage { get; set; } = "stage1";

@@ -39,6 +39,7 @@ public sealed record LatencyStats(int Batch, double MedianMs, double P90Ms, doub
     public double ImagesPerSecond => Batch * 1000.0 / MedianMs;
 }
 
+/// <summary>Computes a <see cref="ModelProfile"/>: counts by walking the graph, latency by running it.</summary>
 public static class Profiler
 {
     /// <summary>Bytes per stored element of a parameter (float32 today; quantization passes will record lower precisions).</summary>
@@ -101,6 +102,8 @@ public static class Profiler
     /// <summary>Median and p90 wall time of <see cref="Executor.Run(Tensor[])"/> over <paramref name="runs"/> runs after warm-up.</summary>
     public static LatencyStats MeasureLatency(Graph.Graph graph, Shape inputShape, int runs = 20, int warmup = 3)
     {
+        if (runs < 1) throw new ShrinkException($"Latency needs at least 1 timed run, got {runs}.");
+        if (warmup < 0) throw new ShrinkException($"Warm-up runs must be 0 or more, got {warmup}.");
         var executor = new Executor(graph);
         var input = new Tensor(inputShape);
         Init.Uniform(input, -1, 1, new Random(0));

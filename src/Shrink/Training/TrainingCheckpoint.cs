@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Shrink.Data;
@@ -199,6 +198,4 @@ public sealed class TrainingCheckpoint
             throw;
         }
     }
-
-    internal static string Invariant(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 }

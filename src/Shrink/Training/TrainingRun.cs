@@ -88,11 +88,6 @@ public sealed class TrainingInterruptedException(int completedEpochs, int epochs
 /// <summary>
 /// Trains a model over epochs of a data set: seeded validation split carved from the training split, z-normalisation
 /// from the training split, progress after each step, validation after each epoch, and the best epoch's weights kept
-/// (written through <paramref name="onBest"/> when given).
-/// </summary>
-/// <summary>
-/// Trains a model over epochs of a data set: seeded validation split carved from the training split, z-normalisation
-/// from the training split, progress after each step, validation after each epoch, and the best epoch's weights kept
 /// (written through <paramref name="onBest"/> when given). With <see cref="TrainingOptions.CheckpointDirectory"/> set,
 /// every completed epoch is checkpointed and <see cref="TrainingOptions.Resume"/> continues from the last one; since
 /// the data order is a function of (seed, epoch), the augmentation and dropout of (seed, epoch, position / step) and

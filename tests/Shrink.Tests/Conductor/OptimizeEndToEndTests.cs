@@ -109,3 +109,28 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         }
     }
 }
+
+public sealed class UnmetConstraintTests(SmallLeNet lenet) : IClassFixture<SmallLeNet>
+{
+    /// <summary>
+    /// A custom metric under which every factorised model loses 20 points: Stage 1 cannot meet the drop, and the run
+    /// returns its best attempt with a report saying which constraint was not met.
+    /// </summary>
+    [Fact]
+    public void A_constraint_found_impossible_during_the_search_is_reported()
+    {
+        double Metric(Shrink.Graph.Graph g, Shrink.Data.Dataset d, Shrink.Data.Normalization n) =>
+            g.Nodes.Any(x => x.Name.Contains(".svd.", StringComparison.Ordinal) || x.Name.Contains(".tucker.", StringComparison.Ordinal) || x.Name.Contains(".cp.", StringComparison.Ordinal))
+                ? 70 : 90;
+        var budget = SmallLeNet.Tiny(stage2Steps: 4) with { SensitivityPoints = 2, Stage1Steps = 5, Stage1Rounds = 2, RefitSamples = 0 };
+        var result = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, new Constraints { MaxAccuracyDrop = 1, Level = 2 },
+            new OptimizeOptions { Budget = budget, Metric = Metric });
+        var r = result.Report;
+        Assert.Single(r.Unmet);
+        Assert.Contains("accuracy drop ≤ 1 points", r.Unmet[0], StringComparison.Ordinal);
+        Assert.Null(r.Stage2); // Stage 2 starts only from a Stage 1 that meets the constraint
+        Assert.Equal(90, r.Original.ValidationAccuracy);
+        Assert.Equal(70, r.Result.ValidationAccuracy);
+        Assert.False(r.ToJson()["constraints_met"]!.GetValue<bool>());
+    }
+}
