@@ -19,6 +19,7 @@ internal sealed partial class ConductorRun
     public const string OriginalFile = "original.onnx";
     public const string ModelFile = "model.onnx";
     public const string Stage1File = "stage1.onnx";
+    private static readonly string[] RunModelPrefixes = ["best", "current", "final"];
     /// <summary>Energy per point of accuracy drop beyond the allowed one (cost ratios are in (0, 1]).</summary>
     public const double Penalty = 1.0;
 
@@ -259,8 +260,10 @@ internal sealed partial class ConductorRun
             var keep = new HashSet<string>(StringComparer.Ordinal) { OriginalFile, ModelFile, Stage1File };
             if (State.CurrentModel is { } c) keep.Add(c);
             if (State.BestModel is { } b) keep.Add(b);
-            foreach (string f in Directory.GetFiles(_dir, "*.onnx"))
-                if (!keep.Contains(Path.GetFileName(f))) File.Delete(f);
+            // Only the run's own numbered models are ever deleted, never other files someone keeps in the folder.
+            foreach (string prefix in RunModelPrefixes)
+                foreach (string f in Directory.GetFiles(_dir, $"{prefix}-*.onnx"))
+                    if (!keep.Contains(Path.GetFileName(f))) File.Delete(f);
         }
         else
         {
