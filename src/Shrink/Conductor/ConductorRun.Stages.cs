@@ -180,6 +180,12 @@ internal sealed partial class ConductorRun
         var layers = Optimised.ToList();
         var current = State.Ranks;
         var annealer = MakeAnnealer();
+        if (AllNeighboursMeasured(layers, current))
+        {
+            Report("stage2", steps - 1, steps, "annealing ends: every neighbour of the current state was measured from it");
+            State.Stage = "final";
+            return;
+        }
         double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / 0.85);
         double temperature = annealer.Temperature(progress);
         var proposal = annealer.Propose(layers.Select(l => l.IndexOf(current[l.Name])).ToArray(), step);
@@ -265,6 +271,23 @@ internal sealed partial class ConductorRun
     {
         double p = Math.Clamp(State.CurrentAccuracy / 100, 0.01, 0.99);
         return 100 * Math.Sqrt(p * (1 - p) / Math.Max(1, _validation.Count));
+    }
+
+    private bool AllNeighboursMeasured(List<LayerChoice> layers, IReadOnlyDictionary<string, int> current)
+    {
+        string from = StateRecord.Key(current);
+        var measured = State.History.Where(h => h.Measured && h.Stage == "stage2" && h.From == from).Select(h => StateRecord.Key(h.Ranks)).ToHashSet();
+        foreach (var l in layers)
+        {
+            int i = l.IndexOf(current[l.Name]);
+            foreach (int j in new[] { i - 1, i + 1 })
+            {
+                if (j < 0 || j > l.Top) continue;
+                var n = new Dictionary<string, int>(current) { [l.Name] = l.Ladder[j] };
+                if (!measured.Contains(StateRecord.Key(n))) return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>
