@@ -143,7 +143,8 @@ internal sealed partial class ConductorRun
         State.CurrentModel = State.BestModel;
         if (_dir is not null) Onnx.OnnxModel.Save(g, Path.Combine(_dir, Stage1File));
         bool reached = _c.TargetsReached(State.Stage1.SizeMb, State.Stage1.Macs, State.Stage1.LatencyMs);
-        State.Stage = !ok ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
+        // A dry run goes through every stage whatever Stage 1 found: its purpose is to check the setup end to end.
+        State.Stage = !ok && !_c.DryRun ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
         State.Step = 0;
     }
 

@@ -60,6 +60,7 @@ internal sealed partial class ConductorRun
 
     public OptimizationResult Execute()
     {
+        bool createdDir = _dir is not null && !Directory.Exists(_dir);
         if (_dir is not null)
         {
             Directory.CreateDirectory(_dir);
@@ -74,7 +75,20 @@ internal sealed partial class ConductorRun
             _cache = new FactorCache(_original, _o.CpOptions);
         }
         _teacher = new Executor(_original);
-        if (_state is null) Start();
+        if (_state is null)
+        {
+            try
+            {
+                Start();
+            }
+            catch (ConstraintException) when (_dir is not null)
+            {
+                // Constraints found impossible against the model: leave no trace of a run that never started.
+                File.Delete(Path.Combine(_dir, OriginalFile));
+                if (createdDir && !Directory.EnumerateFileSystemEntries(_dir).Any()) Directory.Delete(_dir);
+                throw;
+            }
+        }
         else Report("resume", 0, 0, $"resuming at {State.Stage} step {State.Step + 1}");
         while (true)
         {
