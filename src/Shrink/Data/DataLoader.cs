@@ -114,7 +114,7 @@ public sealed class DataLoader
     {
         get
         {
-            int b = Options.DropLast ? Count / Options.BatchSize : (Count + Options.BatchSize - 1) / Options.BatchSize;
+            int b = Count / Options.BatchSize + (!Options.DropLast && Count % Options.BatchSize != 0 ? 1 : 0);
             return Options.MaxBatches is int max ? Math.Min(b, max) : b;
         }
     }
@@ -202,7 +202,9 @@ public sealed class DataLoader
         }
     }
 
-    private Slot TakeSlot() => _pool.TryTake(out var s) ? s : new Slot(Options.BatchSize, _data.SampleLength, _data.ImageShape);
+    /// <summary>A batch never holds more than the epoch's samples, so a batch size above the data set's costs no memory.</summary>
+    private Slot TakeSlot() =>
+        _pool.TryTake(out var s) ? s : new Slot(Math.Max(1, Math.Min(Options.BatchSize, Count)), _data.SampleLength, _data.ImageShape);
 
     /// <summary>Test hook: called with the batch number before each batch is built (on the building thread).</summary>
     internal Action<int>? BeforeBuild { get; set; }

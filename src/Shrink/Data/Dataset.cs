@@ -182,7 +182,7 @@ public sealed class Dataset
         var validation = new List<int>();
         for (int i = 0; i < Count; i++) (isValidation[i] ? validation : train).Add(i);
         if (train.Count == 0 || validation.Count == 0)
-            throw new ShrinkException($"Data set '{Name}' of {Count} samples is too small for a validation split of {fraction:P0}.");
+            throw new ShrinkException($"Data set '{Name}' of {Count} samples is too small for a validation split of {fraction.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)}.");
         return (Select(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(train), $"{Name}/train"),
                 Select(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(validation), $"{Name}/validation"));
     }

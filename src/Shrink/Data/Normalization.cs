@@ -1,3 +1,4 @@
+using System.Globalization;
 using Shrink.Graph;
 
 namespace Shrink.Data;
@@ -122,5 +123,5 @@ public sealed record Normalization
     }
 
     public override string ToString() =>
-        $"Normalization(mean=[{string.Join(", ", Mean.Select(m => m.ToString("G6")))}], std=[{string.Join(", ", Std.Select(s => s.ToString("G6")))}])";
+        $"Normalization(mean=[{string.Join(", ", Mean.Select(m => m.ToString("G6", CultureInfo.InvariantCulture)))}], std=[{string.Join(", ", Std.Select(s => s.ToString("G6", CultureInfo.InvariantCulture)))}])";
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -96,7 +97,9 @@ public static partial class Npy
         if (header.Contains("'fortran_order': True", StringComparison.Ordinal))
             throw new ShrinkException($"'{source}': Fortran-order arrays are not supported; save with np.ascontiguousarray.");
         var dims = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(int.Parse).ToArray();
+            .Select(d => int.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v
+                : throw new ShrinkException($"'{source}': .npy shape ({shapeMatch.Groups[1].Value}) has dimension '{d}', not a size."))
+            .ToArray();
         var shape = new Shape(dims);
         long n = shape.Length;
         string dtype = descr.Groups[1].Value;

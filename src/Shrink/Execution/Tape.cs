@@ -18,37 +18,49 @@ public sealed class Tape : IDisposable
     private readonly Dictionary<Node, OpContext> _contexts = [];
     private readonly Dictionary<Value, Tensor> _inputGrads = [];
     private readonly bool _inputGradients;
+    private readonly bool _economical;
 
-    private Tape(Graph.Graph graph, List<Node> order, bool inputGradients)
+    private Tape(Graph.Graph graph, List<Node> order, bool inputGradients, bool economical)
     {
         _graph = graph;
         _order = order;
         _inputGradients = inputGradients;
+        _economical = economical;
     }
 
     /// <summary>
     /// Runs <paramref name="graph"/> forward on <paramref name="inputs"/> (one per graph input, in order), in training
     /// or evaluation mode. <paramref name="inputGradients"/> keeps gradients for the graph inputs during backward.
     /// </summary>
+    /// <para><paramref name="economical"/> (training loops): intermediate values whose data no backward reads are
+    /// released as soon as forward is done with them, and during <see cref="Backward"/> each node's outputs and their
+    /// gradients are released once its backward has run; only the graph inputs and outputs stay readable throughout.</para>
     public static Tape Forward(Graph.Graph graph, IReadOnlyList<Tensor> inputs, bool training, Random? rng = null,
-        bool inputGradients = false, IReadOnlyList<Node>? order = null)
+        bool inputGradients = false, IReadOnlyList<Node>? order = null, bool economical = false)
     {
-        var tape = new Tape(graph, order?.ToList() ?? graph.TopologicalOrder(), inputGradients);
+        var tape = new Tape(graph, order?.ToList() ?? graph.TopologicalOrder(), inputGradients, economical);
         try
         {
             tape.BindInputs(inputs);
             rng ??= new Random(0);
-            foreach (var node in tape._order)
+            var release = economical ? tape.ForwardReleasePoints() : null;
+            for (int step = 0; step < tape._order.Count; step++)
             {
+                var node = tape._order[step];
                 var ctx = new OpContext(training, rng);
                 tape._contexts[node] = ctx;
                 var ins = node.Inputs.Select(tape.TensorOf).ToArray();
+                var timer = Profiling.OpTimer.Active;
+                long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 var outs = RunNode(node, ctx, ins);
+                timer?.Add(node.Name, node.OpType, "forward", t0);
                 for (int i = 0; i < outs.Length; i++)
                 {
                     tape._tensors[node.Outputs[i]] = outs[i];
                     tape._owned.Add(outs[i]);
                 }
+                if (release is not null && release.TryGetValue(step, out var dead))
+                    foreach (var v in dead) tape._tensors[v].Dispose(); // shape stays readable; data goes back to the pool
             }
             return tape;
         }
@@ -57,6 +69,35 @@ public sealed class Tape : IDisposable
             tape.Dispose();
             throw;
         }
+    }
+
+    /// <summary>For each forward step, the values whose data can be released after it: produced here, read by no
+    /// backward (per <see cref="Operator.BackwardReadsInput"/> / <see cref="Operator.BackwardReadsOutput"/>), not a graph
+    /// output, and this step is their last forward reader.</summary>
+    private Dictionary<int, List<Value>> ForwardReleasePoints()
+    {
+        var outputs = new HashSet<Value>(_graph.Outputs);
+        var lastRead = new Dictionary<Value, int>();
+        var neededBackward = new HashSet<Value>();
+        for (int i = 0; i < _order.Count; i++)
+        {
+            var node = _order[i];
+            for (int j = 0; j < node.Inputs.Count; j++)
+            {
+                lastRead[node.Inputs[j]] = i;
+                if (node.Op.BackwardReadsInput(j)) neededBackward.Add(node.Inputs[j]);
+            }
+            for (int j = 0; j < node.Outputs.Count; j++)
+                if (node.Op.BackwardReadsOutput(j)) neededBackward.Add(node.Outputs[j]);
+        }
+        var result = new Dictionary<int, List<Value>>();
+        foreach (var (v, i) in lastRead)
+        {
+            if (v.Producer is null || v.Parameter is not null || outputs.Contains(v) || neededBackward.Contains(v)) continue;
+            if (!result.TryGetValue(i, out var list)) result[i] = list = [];
+            list.Add(v);
+        }
+        return result;
     }
 
     /// <summary>The graph outputs, in order.</summary>
@@ -97,11 +138,15 @@ public sealed class Tape : IDisposable
                 var acc = GradFor(v, grads, temporaries);
                 TensorPrimitivesAdd(acc, g);
             }
+            var graphOutputs = new HashSet<Value>(_graph.Outputs);
             for (int n = _order.Count - 1; n >= 0; n--)
             {
                 var node = _order[n];
-                if (!node.Outputs.Any(grads.ContainsKey)) continue;
-                if (!node.Inputs.Any(needs.Contains)) continue;
+                if (!node.Outputs.Any(grads.ContainsKey) || !node.Inputs.Any(needs.Contains))
+                {
+                    if (_economical) ReleaseOutputs(node, grads, graphOutputs);
+                    continue;
+                }
                 var outGrads = new Tensor[node.Outputs.Count];
                 for (int i = 0; i < outGrads.Length; i++)
                     outGrads[i] = GradFor(node.Outputs[i], grads, temporaries);
@@ -110,7 +155,11 @@ public sealed class Tape : IDisposable
                     if (needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
                 var ins = node.Inputs.Select(TensorOf).ToArray();
                 var outs = node.Outputs.Select(TensorOf).ToArray();
+                var timer = Profiling.OpTimer.Active;
+                long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 node.Op.Backward(_contexts[node], ins, outs, outGrads, inGrads);
+                timer?.Add(node.Name, node.OpType, "backward", t0);
+                if (_economical) ReleaseOutputs(node, grads, graphOutputs);
             }
             foreach (var input in _graph.Inputs)
                 if (_inputGradients && grads.TryGetValue(input, out var g))
@@ -121,6 +170,21 @@ public sealed class Tape : IDisposable
         finally
         {
             foreach (var t in temporaries) t.Dispose();
+        }
+    }
+
+    /// <summary>After a node's backward every reader of its outputs is done: return their data and gradients to the pool.</summary>
+    private void ReleaseOutputs(Node node, Dictionary<Value, Tensor> grads, HashSet<Value> graphOutputs)
+    {
+        foreach (var o in node.Outputs)
+        {
+            if (graphOutputs.Contains(o)) continue;
+            if (_tensors.TryGetValue(o, out var t)) t.Dispose();
+            if (grads.TryGetValue(o, out var g) && o.Parameter is null)
+            {
+                g.Dispose();
+                grads.Remove(o);
+            }
         }
     }
 
@@ -173,7 +237,7 @@ public sealed class Tape : IDisposable
     {
         var shapes = Graph.Graph.InferNodeShapes(node, node.Op, inputs.Select(t => t.Shape).ToArray());
         var outputs = new Tensor[shapes.Length];
-        for (int i = 0; i < shapes.Length; i++) outputs[i] = Tensor.Rent(shapes[i]);
+        for (int i = 0; i < shapes.Length; i++) outputs[i] = Tensor.Rent(shapes[i], clear: false); // ops overwrite their outputs
         try
         {
             node.Op.Forward(ctx, inputs, outputs);

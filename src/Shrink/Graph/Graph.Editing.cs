@@ -16,20 +16,25 @@ public sealed partial class Graph
         int index = _nodes.IndexOf(node);
         if (index < 0) throw new InvalidGraphException($"{node.Describe()} is not in graph '{Name}'.");
         int before = _nodes.Count;
-        var replacements = build(this, node.Inputs.ToArray());
+        IReadOnlyList<Value> replacements;
+        try
+        {
+            replacements = build(this, node.Inputs.ToArray());
+            if (replacements.Count != node.Outputs.Count)
+                throw new InvalidGraphException($"Replacement for {node.Describe()} returned {replacements.Count} values for {node.Outputs.Count} outputs.");
+            for (int i = 0; i < replacements.Count; i++)
+                if (!replacements[i].Shape.IsCompatibleWith(node.Outputs[i].Shape))
+                    throw new ShapeMismatchException($"Replacement for {node.Describe()} produces {replacements[i].Shape} where {node.Outputs[i].Shape} was expected.");
+        }
+        catch
+        {
+            // Leave the graph as it was: drop whatever the builder added before it failed or was rejected.
+            foreach (var n in _nodes.GetRange(before, _nodes.Count - before).AsEnumerable().Reverse()) Detach(n);
+            RemoveUnusedValues();
+            throw;
+        }
         var added = _nodes.GetRange(before, _nodes.Count - before);
-        if (replacements.Count != node.Outputs.Count)
-        {
-            foreach (var n in Enumerable.Reverse(added)) Detach(n);
-            throw new InvalidGraphException($"Replacement for {node.Describe()} returned {replacements.Count} values for {node.Outputs.Count} outputs.");
-        }
-        for (int i = 0; i < replacements.Count; i++)
-        {
-            var old = node.Outputs[i];
-            if (!replacements[i].Shape.IsCompatibleWith(old.Shape))
-                throw new ShapeMismatchException($"Replacement for {node.Describe()} produces {replacements[i].Shape} where {old.Shape} was expected.");
-            RedirectConsumers(old, replacements[i]);
-        }
+        for (int i = 0; i < replacements.Count; i++) RedirectConsumers(node.Outputs[i], replacements[i]);
         _nodes.RemoveRange(before, added.Count);
         Detach(node);
         _nodes.InsertRange(index, added);

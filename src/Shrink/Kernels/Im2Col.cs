@@ -30,11 +30,16 @@ public readonly record struct Window2d(int KernelH, int KernelW, int StrideH, in
 public static class Im2Col
 {
     /// <summary>col[(c,i,j), (oh,ow)] = x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw] (0 outside). Overwrites col.</summary>
-    public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, in Window2d w, Span<float> col)
+    public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, in Window2d w, Span<float> col) =>
+        Forward(x, channels, height, width, w, col, w.OutH * w.OutW);
+
+    /// <summary>As <see cref="Forward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float})"/> with rows
+    /// <paramref name="ldcol"/> apart (≥ OutH·OutW): several images' columns side by side in one matrix.</summary>
+    public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, in Window2d w, Span<float> col, int ldcol)
     {
         int outHw = w.OutH * w.OutW;
         int rows = channels * w.KernelH * w.KernelW;
-        if (x.Length < channels * height * width || col.Length < rows * outHw)
+        if (ldcol < outHw || x.Length < channels * height * width || col.Length < (rows - 1) * ldcol + outHw)
             throw new ArgumentException($"im2col: buffers too small for {channels}x{height}x{width} -> {rows}x{outHw}.");
         int row = 0;
         for (int c = 0; c < channels; c++)
@@ -46,11 +51,27 @@ public static class Im2Col
                 var (ohStart, ohEnd) = Window2d.ValidRange(height, w.OutH, w.StrideH, w.PadTop, tapH);
                 for (int j = 0; j < w.KernelW; j++, row++)
                 {
-                    var dst = col.Slice(row * outHw, outHw);
+                    var dst = col.Slice(row * ldcol, outHw);
                     int tapW = j * w.DilationW;
                     var (owStart, owEnd) = Window2d.ValidRange(width, w.OutW, w.StrideW, w.PadLeft, tapW);
                     if (ohStart > 0) dst[..(ohStart * w.OutW)].Clear();
                     if (ohEnd < w.OutH) dst[(ohEnd * w.OutW)..].Clear();
+                    if (w.StrideH == 1 && w.StrideW == 1 && w.OutW == width && ohEnd > ohStart)
+                    {
+                        // Same-width stride-1 rows: the tap is one flat shift of the plane, so copy the valid rows in one
+                        // block and zero the few columns that fall into the left/right padding (and wrapped around).
+                        int shift = (tapH - w.PadTop) * width + (tapW - w.PadLeft);
+                        int t0 = ohStart * width, t1 = ohEnd * width;
+                        int s0 = Math.Max(t0 + shift, 0), s1 = Math.Min(t1 + shift, plane.Length);
+                        if (s1 > s0) plane[s0..s1].CopyTo(dst[(s0 - shift)..]);
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            var d = dst.Slice(oh * width, width);
+                            for (int q = 0; q < owStart; q++) d[q] = 0;
+                            for (int q = Math.Max(owEnd, owStart); q < width; q++) d[q] = 0;
+                        }
+                        continue;
+                    }
                     for (int oh = ohStart; oh < ohEnd; oh++)
                     {
                         var d = dst.Slice(oh * w.OutW, w.OutW);
@@ -75,11 +96,25 @@ public static class Im2Col
     }
 
     /// <summary>The adjoint of <see cref="Forward"/>: x[c, ih, iw] += Σ col entries that read it. Accumulates into x.</summary>
-    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x)
+    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x) =>
+        Backward(col, channels, height, width, w, x, w.OutH * w.OutW);
+
+    /// <summary>The adjoint of the strided <see cref="Forward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float}, int)"/>.</summary>
+    public static void Backward(ReadOnlySpan<float> col, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol) =>
+        Backward(col, default, channels, height, width, w, x, ldcol);
+
+    /// <summary>As <see cref="Backward(ReadOnlySpan{float}, int, int, int, in Window2d, Span{float}, int)"/>, but may
+    /// overwrite <paramref name="scratchCol"/> (the same matrix): same-width stride-1 taps then zero their padding
+    /// columns in place and add each tap as one contiguous block.</summary>
+    public static void BackwardOverwriting(Span<float> scratchCol, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol) =>
+        Backward(scratchCol, scratchCol, channels, height, width, w, x, ldcol);
+
+    private static void Backward(ReadOnlySpan<float> col, Span<float> scratch, int channels, int height, int width, in Window2d w, Span<float> x, int ldcol)
     {
+        bool flat = !scratch.IsEmpty && w.StrideH == 1 && w.StrideW == 1 && w.OutW == width;
         int outHw = w.OutH * w.OutW;
         int rows = channels * w.KernelH * w.KernelW;
-        if (x.Length < channels * height * width || col.Length < rows * outHw)
+        if (ldcol < outHw || x.Length < channels * height * width || col.Length < (rows - 1) * ldcol + outHw)
             throw new ArgumentException($"col2im: buffers too small for {channels}x{height}x{width} <- {rows}x{outHw}.");
         int row = 0;
         for (int c = 0; c < channels; c++)
@@ -91,10 +126,28 @@ public static class Im2Col
                 var (ohStart, ohEnd) = Window2d.ValidRange(height, w.OutH, w.StrideH, w.PadTop, tapH);
                 for (int j = 0; j < w.KernelW; j++, row++)
                 {
-                    var srcRow = col.Slice(row * outHw, outHw);
+                    var srcRow = col.Slice(row * ldcol, outHw);
                     int tapW = j * w.DilationW;
                     var (owStart, owEnd) = Window2d.ValidRange(width, w.OutW, w.StrideW, w.PadLeft, tapW);
                     if (owEnd <= owStart) continue;
+                    if (flat && ohEnd > ohStart)
+                    {
+                        var rowScratch = scratch.Slice(row * ldcol, outHw);
+                        for (int oh = ohStart; oh < ohEnd; oh++)
+                        {
+                            var d = rowScratch.Slice(oh * width, width);
+                            for (int q = 0; q < owStart; q++) d[q] = 0;
+                            for (int q = owEnd; q < width; q++) d[q] = 0;
+                        }
+                        int shift = (tapH - w.PadTop) * width + (tapW - w.PadLeft);
+                        int s0 = Math.Max(ohStart * width + shift, 0), s1 = Math.Min(ohEnd * width + shift, plane.Length);
+                        if (s1 > s0)
+                        {
+                            var dd = plane[s0..s1];
+                            TensorPrimitives.Add(dd, srcRow.Slice(s0 - shift, s1 - s0), dd);
+                        }
+                        continue;
+                    }
                     for (int oh = ohStart; oh < ohEnd; oh++)
                     {
                         int ih = oh * w.StrideH - w.PadTop + tapH;

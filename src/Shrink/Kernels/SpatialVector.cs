@@ -138,8 +138,8 @@ internal static class SpatialVector
         return sum;
     }
 
-    /// <summary>dx[i] += a·dy[i] + b·(x[i] − mean): batch-norm's training backward for one plane.</summary>
-    public static void BatchNormGrad(float a, ReadOnlySpan<float> dy, float b, ReadOnlySpan<float> x, float mean, Span<float> dx)
+    /// <summary>dx[i] += a·dy[i] + b·(x[i] − mean) + c: batch-norm's training backward for one plane.</summary>
+    public static void BatchNormGrad(float a, ReadOnlySpan<float> dy, float b, ReadOnlySpan<float> x, float mean, float c, Span<float> dx)
     {
         int n = x.Length, i = 0;
         ref float xr = ref MemoryMarshal.GetReference(x);
@@ -150,14 +150,15 @@ internal static class SpatialVector
             var av = Vector256.Create(a);
             var bv = Vector256.Create(b);
             var m = Vector256.Create(mean);
+            var cv = Vector256.Create(c);
             for (; i <= n - 8; i += 8)
             {
-                var r = Vector256.LoadUnsafe(ref dr, (nuint)i) + av * Vector256.LoadUnsafe(ref gr, (nuint)i)
-                    + bv * (Vector256.LoadUnsafe(ref xr, (nuint)i) - m);
+                var r = Vector256.LoadUnsafe(ref dr, (nuint)i) + (av * Vector256.LoadUnsafe(ref gr, (nuint)i)
+                    + bv * (Vector256.LoadUnsafe(ref xr, (nuint)i) - m) + cv);
                 r.StoreUnsafe(ref dr, (nuint)i);
             }
         }
-        for (; i < n; i++) Unsafe.Add(ref dr, i) += a * Unsafe.Add(ref gr, i) + b * (Unsafe.Add(ref xr, i) - mean);
+        for (; i < n; i++) Unsafe.Add(ref dr, i) += a * Unsafe.Add(ref gr, i) + b * (Unsafe.Add(ref xr, i) - mean) + c;
     }
 
     /// <summary>y[i] = a·x[i] + b.</summary>

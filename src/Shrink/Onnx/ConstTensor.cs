@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Google.Protobuf;
 using Shrink.Onnx.Proto;
 using Shrink.Tensors;
+using DataType = Shrink.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace Shrink.Onnx;
 
@@ -63,100 +64,81 @@ internal sealed class ConstTensor
         if (t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0)
             throw new OnnxImportException($"{what} '{t.Name}' keeps its data in an external file; save the model with its weights inside the .onnx file.");
         int[] dims = t.Dims.Select(d => d < 0 || d > int.MaxValue ? throw new OnnxImportException($"{what} '{t.Name}' has invalid dimension {d}.") : (int)d).ToArray();
+        // Bounded at every step: a few large dimensions must not wrap the product around to a small count.
         long count = 1;
-        foreach (int d in dims) count *= d;
-        if (count > int.MaxValue) throw new OnnxImportException($"{what} '{t.Name}' is too large ({count} elements).");
+        foreach (int d in dims)
+        {
+            count *= d;
+            if (count > int.MaxValue)
+                throw new OnnxImportException($"{what} '{t.Name}' of shape [{string.Join(",", dims)}] is too large (more than {int.MaxValue} elements).");
+        }
         int n = (int)count;
-        var type = (TensorProto.Types.DataType)t.DataType;
+        var type = (DataType)t.DataType;
         var raw = t.HasRawData ? t.RawData.Span : ReadOnlySpan<byte>.Empty;
         bool useRaw = t.HasRawData;
-        ConstTensor result;
+        int size = type switch
+        {
+            DataType.Double or DataType.Int64 => 8,
+            DataType.Float or DataType.Int32 => 4,
+            DataType.Float16 or DataType.Int16 or DataType.Uint16 => 2,
+            DataType.Uint8 or DataType.Int8 or DataType.Bool => 1,
+            _ => throw new OnnxImportException($"{what} '{t.Name}' has element type {type}, which Shrink does not support (float, double, float16 and integer types only)."),
+        };
+        // The stored amount is checked before anything is allocated, so a corrupt shape cannot ask for gigabytes.
+        int typedCount = type switch
+        {
+            DataType.Float => t.FloatData.Count,
+            DataType.Double => t.DoubleData.Count,
+            DataType.Int64 => t.Int64Data.Count,
+            _ => t.Int32Data.Count,
+        };
+        long have = useRaw ? raw.Length : typedCount, need = useRaw ? (long)n * size : n;
+        if (have != need)
+            throw new OnnxImportException($"{what} '{t.Name}' of shape [{string.Join(",", dims)}] holds {have} {(useRaw ? "bytes" : "values")}, expected {need} (truncated or corrupt file).");
+
         switch (type)
         {
-            case TensorProto.Types.DataType.Float:
+            case DataType.Float:
             {
                 var v = new float[n];
-                if (useRaw)
-                {
-                    Check(raw.Length, n * 4);
-                    for (int i = 0; i < n; i++) v[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]);
-                }
-                else { Check(t.FloatData.Count, n); t.FloatData.CopyTo(v, 0); }
-                result = OfFloats(dims, v);
-                break;
+                if (useRaw) for (int i = 0; i < n; i++) v[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(i * 4)..]);
+                else t.FloatData.CopyTo(v, 0);
+                return OfFloats(dims, v);
             }
-            case TensorProto.Types.DataType.Double:
+            case DataType.Double:
             {
                 var v = new float[n];
-                if (useRaw)
-                {
-                    Check(raw.Length, n * 8);
-                    for (int i = 0; i < n; i++) v[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]);
-                }
-                else { Check(t.DoubleData.Count, n); for (int i = 0; i < n; i++) v[i] = (float)t.DoubleData[i]; }
-                result = OfFloats(dims, v);
-                break;
+                for (int i = 0; i < n; i++) v[i] = (float)(useRaw ? BinaryPrimitives.ReadDoubleLittleEndian(raw[(i * 8)..]) : t.DoubleData[i]);
+                return OfFloats(dims, v);
             }
-            case TensorProto.Types.DataType.Float16:
+            case DataType.Float16:
             {
                 var v = new float[n];
-                if (useRaw)
-                {
-                    Check(raw.Length, n * 2);
-                    for (int i = 0; i < n; i++) v[i] = (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]));
-                }
-                else { Check(t.Int32Data.Count, n); for (int i = 0; i < n; i++) v[i] = (float)BitConverter.UInt16BitsToHalf((ushort)t.Int32Data[i]); }
-                result = OfFloats(dims, v);
-                break;
+                for (int i = 0; i < n; i++)
+                    v[i] = (float)BitConverter.UInt16BitsToHalf(useRaw ? BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]) : (ushort)t.Int32Data[i]);
+                return OfFloats(dims, v);
             }
-            case TensorProto.Types.DataType.Int64:
+            case DataType.Int64:
             {
                 var v = new long[n];
-                if (useRaw)
-                {
-                    Check(raw.Length, n * 8);
-                    for (int i = 0; i < n; i++) v[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]);
-                }
-                else { Check(t.Int64Data.Count, n); t.Int64Data.CopyTo(v, 0); }
-                result = OfInts(dims, v);
-                break;
+                if (useRaw) for (int i = 0; i < n; i++) v[i] = BinaryPrimitives.ReadInt64LittleEndian(raw[(i * 8)..]);
+                else t.Int64Data.CopyTo(v, 0);
+                return OfInts(dims, v);
             }
-            case TensorProto.Types.DataType.Int32 or TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Int8
-                or TensorProto.Types.DataType.Uint8 or TensorProto.Types.DataType.Uint16 or TensorProto.Types.DataType.Bool:
+            default: // the narrower integer types and bool, widened to int64
             {
                 var v = new long[n];
-                if (useRaw)
-                {
-                    int size = type switch
+                for (int i = 0; i < n; i++)
+                    v[i] = !useRaw ? t.Int32Data[i] : type switch
                     {
-                        TensorProto.Types.DataType.Int32 => 4,
-                        TensorProto.Types.DataType.Int16 or TensorProto.Types.DataType.Uint16 => 2,
-                        _ => 1,
+                        DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]),
+                        DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
+                        DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
+                        DataType.Int8 => (sbyte)raw[i],
+                        _ => raw[i],
                     };
-                    Check(raw.Length, n * size);
-                    for (int i = 0; i < n; i++)
-                        v[i] = type switch
-                        {
-                            TensorProto.Types.DataType.Int32 => BinaryPrimitives.ReadInt32LittleEndian(raw[(i * 4)..]),
-                            TensorProto.Types.DataType.Int16 => BinaryPrimitives.ReadInt16LittleEndian(raw[(i * 2)..]),
-                            TensorProto.Types.DataType.Uint16 => BinaryPrimitives.ReadUInt16LittleEndian(raw[(i * 2)..]),
-                            TensorProto.Types.DataType.Int8 => (sbyte)raw[i],
-                            _ => raw[i],
-                        };
-                }
-                else { Check(t.Int32Data.Count, n); for (int i = 0; i < n; i++) v[i] = t.Int32Data[i]; }
-                result = OfInts(dims, v);
-                break;
+                return OfInts(dims, v);
             }
-            default:
-                throw new OnnxImportException($"{what} '{t.Name}' has element type {type}, which Shrink does not support (float, double, float16 and integer types only).");
-        }
-        return result;
-
-        void Check(int have, int need)
-        {
-            if (have != need)
-                throw new OnnxImportException($"{what} '{t.Name}' of shape [{string.Join(",", dims)}] holds {have} {(useRaw ? "bytes" : "values")}, expected {need} (truncated or corrupt file).");
         }
     }
 

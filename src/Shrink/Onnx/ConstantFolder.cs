@@ -91,7 +91,7 @@ internal static class ConstantFolder
                 var (data, idx) = (x[0]!, x[1]!);
                 int axis = Axis(attrs.Int("axis", 0), data.Rank);
                 int outer = Prod(data.Dims.AsSpan(0, axis)), inner = Prod(data.Dims.AsSpan(axis + 1)), n = data.Dims[axis];
-                var ind = idx.AsLongs().Select(v => (int)(v < 0 ? v + n : v)).ToArray();
+                var ind = Known(idx, "the indices", describe).Select(v => (int)(v < 0 ? v + n : v)).ToArray();
                 if (ind.Any(i => i < 0 || i >= n)) throw new OnnxImportException($"{describe}: index out of range for axis of size {n}.");
                 int[] dims = [.. data.Dims[..axis], .. idx.Dims, .. data.Dims[(axis + 1)..]];
                 var src = new int[outer * ind.Length * inner];
@@ -177,7 +177,7 @@ internal static class ConstantFolder
                     int axis = Axis(attrs.Int("axis", 1), data.Rank, clamp: true);
                     return data.WithDims([Prod(data.Dims.AsSpan(0, axis)), Prod(data.Dims.AsSpan(axis))]);
                 }
-                var shape = x[1]!.AsLongs();
+                var shape = Known(x[1]!, "the shape input", describe);
                 var dims = new int[shape.Length];
                 int infer = -1;
                 for (int i = 0; i < dims.Length; i++)
@@ -191,8 +191,7 @@ internal static class ConstantFolder
             }
             case "ConstantOfShape":
             {
-                var shape = x[0]!.AsLongs();
-                if (shape.Any(ConstTensor.IsSymbol)) throw new OnnxImportException($"{describe}: the shape depends on the run-time batch size.");
+                var shape = Known(x[0]!, "the shape", describe);
                 var dims = shape.Select(v => (int)v).ToArray();
                 var value = attrs.Tensor("value") is { } t ? ConstTensor.FromProto(t, "value") : ConstTensor.OfFloats([1], [0f]);
                 int n = Prod(dims);
@@ -202,7 +201,14 @@ internal static class ConstantFolder
             case "Range":
             {
                 var (start, limit, delta) = (x[0]!, x[1]!, x[2]!);
-                int n = Math.Max(0, (int)Math.Ceiling((limit[0] - start[0]) / delta[0]));
+                Known(start, "start", describe);
+                Known(limit, "limit", describe);
+                Known(delta, "delta", describe);
+                if (delta[0] == 0)
+                    throw new OnnxImportException($"{describe}: Range with delta 0.");
+                double steps = Math.Ceiling((limit[0] - start[0]) / delta[0]);
+                if (steps > 1 << 24) throw new OnnxImportException($"{describe}: Range of {steps} elements is too long to fold.");
+                int n = Math.Max(0, (int)steps);
                 return start.IsFloat
                     ? ConstTensor.OfFloats([n], Enumerable.Range(0, n).Select(i => (float)(start[0] + i * delta[0])).ToArray())
                     : ConstTensor.OfInts([n], Enumerable.Range(0, n).Select(i => start.Ints![0] + i * delta.Ints![0]).ToArray());
@@ -267,10 +273,11 @@ internal static class ConstantFolder
         }
         else
         {
+            // Not checked for symbols: exporters write ends = −INT64_MAX (= ConstTensor.Unknown) for "to the start".
             starts = x[1]!.AsLongs();
             ends = x[2]!.AsLongs();
-            axes = x.Length > 3 ? x[3]?.AsLongs() : null;
-            steps = x.Length > 4 ? x[4]?.AsLongs() : null;
+            axes = x.Length > 3 && x[3] is { } a ? Known(a, "axes", describe) : null;
+            steps = x.Length > 4 && x[4] is { } st ? Known(st, "steps", describe) : null;
         }
         int rank = data.Rank;
         var begin = new int[rank];
@@ -307,6 +314,12 @@ internal static class ConstantFolder
         }
         return data.Take(count, src);
     }
+
+    /// <summary>The elements of <paramref name="t"/> as integers, or an error when one is a run-time size (batch or other).</summary>
+    private static long[] Known(ConstTensor t, string what, string describe) =>
+        t.IsSymbolic
+            ? throw new OnnxImportException($"{describe}: {what} depends on a size known only at run time ({t}); Shrink needs it constant.")
+            : t.AsLongs();
 
     private static ConstTensor ConstantValue(OnnxAttributes attrs, string describe)
     {

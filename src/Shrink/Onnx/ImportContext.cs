@@ -59,6 +59,11 @@ internal sealed class ImportContext
         return c.AsLongs();
     }
 
+    /// <summary><paramref name="values"/> (sizes, pads...) as 32-bit integers, or an error naming the node and <paramref name="what"/>.</summary>
+    public int[] Int32s(long[] values, string what) =>
+        values.All(v => v is >= int.MinValue and <= int.MaxValue) ? values.Select(v => (int)v).ToArray()
+            : throw Error($"{what} [{string.Join(",", values)}] do not fit in 32 bits.");
+
     /// <summary>A constant scalar float input (Clip's min/max, Pad's value...), or <paramref name="fallback"/> when absent.</summary>
     public float ConstantFloat(int index, string what, float fallback)
     {

@@ -34,7 +34,14 @@ internal sealed class OnnxAttributes
     /// <summary>The single attribute present (Constant carries exactly one of value, value_float, value_ints...).</summary>
     public AttributeProto? Only => _attrs.Count == 1 ? _attrs.Values.First() : null;
 
-    public int[]? IntArray(string name) => Ints(name)?.Select(v => checked((int)v)).ToArray();
+    /// <summary>An int attribute that must fit in 32 bits (group, axis...).</summary>
+    public int Int32(string name, int fallback) => ToInt32(name, Int(name, fallback));
+
+    public int[]? IntArray(string name) => Ints(name)?.Select(v => ToInt32(name, v)).ToArray();
+
+    private int ToInt32(string name, long value) =>
+        value is >= int.MinValue and <= int.MaxValue ? (int)value
+            : throw new OnnxImportException($"{_node}: attribute '{name}' value {value} does not fit in 32 bits.");
 
     private AttributeProto Expect(AttributeProto a, AttrType type)
     {

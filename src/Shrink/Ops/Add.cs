@@ -5,6 +5,9 @@ namespace Shrink.Ops;
 /// <summary>y = a + b with NumPy broadcasting; each gradient is dy summed over the dimensions its input was stretched along.</summary>
 public sealed class Add : BinaryElementwise
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "Add";
 
     public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>

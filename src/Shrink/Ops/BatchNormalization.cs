@@ -20,6 +20,8 @@ public sealed class BatchNormalization : Operator
     /// <summary>ONNX convention: weight of the old running value (PyTorch's momentum 0.1 is 0.9 here).</summary>
     public float Momentum { get; init; } = 0.9f;
 
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "BatchNormalization";
     public override (int Min, int Max) InputArity => (5, 5);
 
@@ -51,58 +53,57 @@ public sealed class BatchNormalization : Operator
         }
     }
 
+    /// <summary>Channels per parallel task: a few tasks per thread, none smaller than ~32K elements.</summary>
+    private static int Slices(int c, long perChannel) =>
+        (int)Math.Clamp(Math.Min(4L * KernelParallel.MaxThreads, c * perChannel / 32768), 1, Math.Max(1, c));
+
     public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs)
     {
         Tensor x = inputs[0], y = outputs[0];
         int n = x.Shape[0], c = x.Shape[1], s = (int)(x.Shape.Rank == 2 ? 1 : x.Length / Math.Max(1L, (long)n * c));
-        var scale = inputs[1].Span;
-        var bias = inputs[2].Span;
         var stats = new Stats(c);
         if (ctx.Saved is IDisposable old) old.Dispose();
         ctx.Saved = stats;
-        var xs = x.Span;
-        var ys = y.Span;
-        if (ctx.Training)
+        long count = (long)n * s;
+        bool training = ctx.Training;
+        if (training && count < 2)
+            throw new ShapeMismatchException($"BatchNormalization in training needs more than one value per channel, got input {x.Shape}.");
+        float[] xa = x.Array, ya = y.Array, scale = inputs[1].Array, bias = inputs[2].Array, runMean = inputs[3].Array, runVar = inputs[4].Array;
+        float eps = Epsilon, momentum = Momentum;
+        int slices = Slices(c, count);
+        KernelParallel.For(slices, slice =>
         {
-            long count = (long)n * s;
-            if (count < 2)
-                throw new ShapeMismatchException($"BatchNormalization in training needs more than one value per channel, got input {x.Shape}.");
-            var runMean = inputs[3].Span;
-            var runVar = inputs[4].Span;
-            for (int ch = 0; ch < c; ch++)
+            var xs = xa.AsSpan();
+            var ys = ya.AsSpan();
+            for (int ch = c * slice / slices, end = c * (slice + 1) / slices; ch < end; ch++)
             {
-                double sum = 0;
-                for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum<float>(xs.Slice((i * c + ch) * s, s));
-                float mean = (float)(sum / count);
-                double sq = 0;
-                for (int i = 0; i < n; i++) sq += SpatialVector.SumSquaredDeviation(xs.Slice((i * c + ch) * s, s), mean);
-                double var = sq / count;
-                stats.Mean[ch] = mean;
-                stats.InvStd[ch] = (float)(1.0 / Math.Sqrt(var + Epsilon));
-                runMean[ch] = runMean[ch] * Momentum + mean * (1 - Momentum);
-                runVar[ch] = runVar[ch] * Momentum + (float)(sq / (count - 1)) * (1 - Momentum);
+                if (training)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum<float>(xs.Slice((i * c + ch) * s, s));
+                    float mean = (float)(sum / count);
+                    double sq = 0;
+                    for (int i = 0; i < n; i++) sq += SpatialVector.SumSquaredDeviation(xs.Slice((i * c + ch) * s, s), mean);
+                    double var = sq / count;
+                    stats.Mean[ch] = mean;
+                    stats.InvStd[ch] = (float)(1.0 / Math.Sqrt(var + eps));
+                    runMean[ch] = runMean[ch] * momentum + mean * (1 - momentum);
+                    runVar[ch] = runVar[ch] * momentum + (float)(sq / (count - 1)) * (1 - momentum);
+                }
+                else
+                {
+                    stats.Mean[ch] = runMean[ch];
+                    stats.InvStd[ch] = 1f / MathF.Sqrt(runVar[ch] + eps);
+                }
+                float a = scale[ch] * stats.InvStd[ch];
+                float b = bias[ch] - stats.Mean[ch] * a;
+                for (int i = 0; i < n; i++)
+                {
+                    int off = (i * c + ch) * s;
+                    SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
+                }
             }
-        }
-        else
-        {
-            var runMean = inputs[3].Span;
-            var runVar = inputs[4].Span;
-            for (int ch = 0; ch < c; ch++)
-            {
-                stats.Mean[ch] = runMean[ch];
-                stats.InvStd[ch] = 1f / MathF.Sqrt(runVar[ch] + Epsilon);
-            }
-        }
-        for (int ch = 0; ch < c; ch++)
-        {
-            float a = scale[ch] * stats.InvStd[ch];
-            float b = bias[ch] - stats.Mean[ch] * a;
-            for (int i = 0; i < n; i++)
-            {
-                int off = (i * c + ch) * s;
-                SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
-            }
-        }
+        });
     }
 
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
@@ -112,51 +113,41 @@ public sealed class BatchNormalization : Operator
         Tensor x = inputs[0];
         int n = x.Shape[0], c = x.Shape[1], s = (int)(x.Shape.Rank == 2 ? 1 : x.Length / Math.Max(1L, (long)n * c));
         long count = (long)n * s;
-        var xs = x.Span;
-        var dys = outputGrads[0].Span;
-        var scale = inputs[1].Span;
-        Span<float> dx = inputGrads[0] is { } t0 ? t0.Span : default;
-        Span<float> dscale = inputGrads[1] is { } t1 ? t1.Span : default;
-        Span<float> dbias = inputGrads[2] is { } t2 ? t2.Span : default;
-        Span<float> dmean = !ctx.Training && inputGrads[3] is { } t3 ? t3.Span : default;
-        Span<float> dvar = !ctx.Training && inputGrads[4] is { } t4 ? t4.Span : default;
-        for (int ch = 0; ch < c; ch++)
+        float[] xa = x.Array, dya = outputGrads[0].Array, scale = inputs[1].Array;
+        float[]? dx = inputGrads[0]?.Array, dscale = inputGrads[1]?.Array, dbias = inputGrads[2]?.Array;
+        float[]? dmean = !ctx.Training ? inputGrads[3]?.Array : null, dvar = !ctx.Training ? inputGrads[4]?.Array : null;
+        bool training = ctx.Training;
+        int slices = Slices(c, count);
+        KernelParallel.For(slices, slice =>
         {
-            float mean = stats.Mean[ch], invStd = stats.InvStd[ch];
-            double sumDy = 0, sumDyXc = 0;
-            for (int i = 0; i < n; i++)
+            var xs = xa.AsSpan();
+            var dys = dya.AsSpan();
+            for (int ch = c * slice / slices, end = c * (slice + 1) / slices; ch < end; ch++)
             {
-                int off = (i * c + ch) * s;
-                sumDy += TensorPrimitives.Sum<float>(dys.Slice(off, s));
-                sumDyXc += SpatialVector.DotCentered(dys.Slice(off, s), xs.Slice(off, s), mean);
-            }
-            if (!dscale.IsEmpty) dscale[ch] += (float)(sumDyXc * invStd);
-            if (!dbias.IsEmpty) dbias[ch] += (float)sumDy;
-            if (!dmean.IsEmpty) dmean[ch] += (float)(-sumDy * scale[ch] * invStd);
-            if (!dvar.IsEmpty) dvar[ch] += (float)(-0.5 * sumDyXc * scale[ch] * invStd * invStd * invStd);
-            if (dx.IsEmpty) continue;
-            float a = scale[ch] * invStd;
-            if (ctx.Training)
-            {
-                // dx = scale·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − mean) + c.
-                float b = (float)(-scale[ch] * invStd * invStd * invStd * sumDyXc / count);
-                float shift = (float)(-a * sumDy / count);
+                float mean = stats.Mean[ch], invStd = stats.InvStd[ch];
+                double sumDy = 0, sumDyXc = 0;
                 for (int i = 0; i < n; i++)
                 {
                     int off = (i * c + ch) * s;
-                    var d = dx.Slice(off, s);
-                    SpatialVector.BatchNormGrad(a, dys.Slice(off, s), b, xs.Slice(off, s), mean, d);
-                    TensorPrimitives.Add(d, shift, d);
+                    sumDy += TensorPrimitives.Sum<float>(dys.Slice(off, s));
+                    sumDyXc += SpatialVector.DotCentered(dys.Slice(off, s), xs.Slice(off, s), mean);
                 }
-            }
-            else
-            {
+                if (dscale is not null) dscale[ch] += (float)(sumDyXc * invStd);
+                if (dbias is not null) dbias[ch] += (float)sumDy;
+                if (dmean is not null) dmean[ch] += (float)(-sumDy * scale[ch] * invStd);
+                if (dvar is not null) dvar[ch] += (float)(-0.5 * sumDyXc * scale[ch] * invStd * invStd * invStd);
+                if (dx is null) continue;
+                float a = scale[ch] * invStd;
+                // Training: dx = scale·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − mean) + shift.
+                float b = training ? (float)(-scale[ch] * invStd * invStd * invStd * sumDyXc / count) : 0f;
+                float shift = training ? (float)(-a * sumDy / count) : 0f;
                 for (int i = 0; i < n; i++)
                 {
                     int off = (i * c + ch) * s;
-                    SpatialVector.Axpy(a, dys.Slice(off, s), dx.Slice(off, s));
+                    if (training) SpatialVector.BatchNormGrad(a, dys.Slice(off, s), b, xs.Slice(off, s), mean, shift, dx.AsSpan(off, s));
+                    else SpatialVector.Axpy(a, dys.Slice(off, s), dx.AsSpan(off, s));
                 }
             }
-        }
+        });
     }
 }

@@ -11,6 +11,9 @@ public sealed class Flatten : Operator
 {
     public int Axis { get; init; } = 1;
 
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "Flatten";
     public override string Attributes => $"axis={Axis}";
     public override long ElementOps(ReadOnlySpan<Shape> inputs, ReadOnlySpan<Shape> outputs) => 0;

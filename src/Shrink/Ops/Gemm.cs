@@ -14,6 +14,8 @@ public sealed class Gemm : Operator
     public float Alpha { get; init; } = 1f;
     public float Beta { get; init; } = 1f;
 
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "Gemm";
     public override (int Min, int Max) InputArity => (2, 3);
 

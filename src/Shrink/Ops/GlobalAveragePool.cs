@@ -5,6 +5,9 @@ namespace Shrink.Ops;
 /// <summary>ONNX GlobalAveragePool: the mean over all spatial positions, X[N, C, ...] → Y[N, C, 1, ...].</summary>
 public sealed class GlobalAveragePool : Operator
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "GlobalAveragePool";
 
     public override Shape[] InferShapes(ReadOnlySpan<Shape> inputs) => [GlobalMaxPool.PooledShape("GlobalAveragePool", inputs[0])];

@@ -20,6 +20,8 @@ public sealed class MaxPool : Operator
     public int[] Dilations { get; init; } = [1, 1];
     public bool CeilMode { get; init; }
 
+    public override bool BackwardReadsOutput(int index) => false;
+
     public override string OpType => "MaxPool";
 
     public override string Attributes =>
@@ -41,19 +43,63 @@ public sealed class MaxPool : Operator
         Tensor x = inputs[0], y = outputs[0];
         int h = x.Shape[2], w = x.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
         int planes = x.Shape[0] * x.Shape[1];
-        var xs = x.Span;
-        var ys = y.Span;
-        for (int p = 0; p < planes; p++)
+        float[] xa = x.Array, ya = y.Array;
+        // Planes are independent: split them over threads (a few slices per thread).
+        ForPlanes(planes, (long)planes * oh * ow * KernelShape[0] * KernelShape[1], (p0, p1) =>
         {
-            var plane = xs.Slice(p * h * w, h * w);
-            var outPlane = ys.Slice(p * oh * ow, oh * ow);
-            for (int r = 0; r < oh; r++)
-                for (int c = 0; c < ow; c++)
+            var xs = xa.AsSpan();
+            var ys = ya.AsSpan();
+            for (int p = p0; p < p1; p++)
+            {
+                var plane = xs.Slice(p * h * w, h * w);
+                var outPlane = ys.Slice(p * oh * ow, oh * ow);
+                if (IsPlain2x2(h, w, oh, ow))
                 {
-                    int idx = ArgMax(plane, h, w, r, c);
-                    outPlane[r * ow + c] = idx < 0 ? float.NegativeInfinity : plane[idx];
+                    for (int r = 0; r < oh; r++)
+                        for (int c = 0; c < ow; c++) outPlane[r * ow + c] = plane[ArgMax2x2(plane, w, r, c)];
+                    continue;
                 }
+                for (int r = 0; r < oh; r++)
+                    for (int c = 0; c < ow; c++)
+                    {
+                        int idx = ArgMax(plane, h, w, r, c);
+                        outPlane[r * ow + c] = idx < 0 ? float.NegativeInfinity : plane[idx];
+                    }
+            }
+        });
+    }
+
+    /// <summary>2×2 windows, stride 2, no padding or dilation, every window inside the plane (the common pool).</summary>
+    private bool IsPlain2x2(int h, int w, int oh, int ow) =>
+        KernelShape[0] == 2 && KernelShape[1] == 2 && Strides[0] == 2 && Strides[1] == 2 && Dilations[0] == 1 && Dilations[1] == 1
+        && Pads[0] == 0 && Pads[1] == 0 && 2 * oh <= h && 2 * ow <= w;
+
+    /// <summary><see cref="ArgMax"/> for a plain 2×2 window: same order and rules (first max wins, NaN wins).</summary>
+    private static int ArgMax2x2(ReadOnlySpan<float> plane, int w, int r, int c)
+    {
+        int i0 = 2 * r * w + 2 * c, best = i0;
+        float max = plane[i0];
+        Take(plane, i0 + 1, ref best, ref max);
+        Take(plane, i0 + w, ref best, ref max);
+        Take(plane, i0 + w + 1, ref best, ref max);
+        return best;
+    }
+
+    private static void Take(ReadOnlySpan<float> plane, int idx, ref int best, ref float max)
+    {
+        float v = plane[idx];
+        if (v > max || (float.IsNaN(v) && !float.IsNaN(max)))
+        {
+            max = v;
+            best = idx;
         }
+    }
+
+    private static void ForPlanes(int planes, long work, Action<int, int> body)
+    {
+        int slices = work < (1 << 16) ? 1 : Math.Min(planes, 8 * Kernels.KernelParallel.MaxThreads);
+        if (slices <= 1) { body(0, planes); return; }
+        Kernels.KernelParallel.For(slices, s => body((int)((long)planes * s / slices), (int)((long)planes * (s + 1) / slices)));
     }
 
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
@@ -63,21 +109,31 @@ public sealed class MaxPool : Operator
         Tensor x = inputs[0], dy = outputGrads[0];
         int h = x.Shape[2], w = x.Shape[3], oh = dy.Shape[2], ow = dy.Shape[3];
         int planes = x.Shape[0] * x.Shape[1];
-        var xs = x.Span;
-        var dys = dy.Span;
-        var dxs = dx.Span;
-        for (int p = 0; p < planes; p++)
+        float[] xa = x.Array, dya = dy.Array, dxa = dx.Array;
+        ForPlanes(planes, (long)planes * oh * ow * KernelShape[0] * KernelShape[1], (p0, p1) =>
         {
-            var plane = xs.Slice(p * h * w, h * w);
-            var gPlane = dys.Slice(p * oh * ow, oh * ow);
-            var dPlane = dxs.Slice(p * h * w, h * w);
-            for (int r = 0; r < oh; r++)
-                for (int c = 0; c < ow; c++)
+            var xs = xa.AsSpan();
+            var dys = dya.AsSpan();
+            var dxs = dxa.AsSpan();
+            for (int p = p0; p < p1; p++)
+            {
+                var plane = xs.Slice(p * h * w, h * w);
+                var gPlane = dys.Slice(p * oh * ow, oh * ow);
+                var dPlane = dxs.Slice(p * h * w, h * w);
+                if (IsPlain2x2(h, w, oh, ow))
                 {
-                    int idx = ArgMax(plane, h, w, r, c);
-                    if (idx >= 0) dPlane[idx] += gPlane[r * ow + c];
+                    for (int r = 0; r < oh; r++)
+                        for (int c = 0; c < ow; c++) dPlane[ArgMax2x2(plane, w, r, c)] += gPlane[r * ow + c];
+                    continue;
                 }
-        }
+                for (int r = 0; r < oh; r++)
+                    for (int c = 0; c < ow; c++)
+                    {
+                        int idx = ArgMax(plane, h, w, r, c);
+                        if (idx >= 0) dPlane[idx] += gPlane[r * ow + c];
+                    }
+            }
+        });
     }
 
     /// <summary>Flat index in the plane of the max under output (r, c)'s window; −1 when the window is all padding.</summary>

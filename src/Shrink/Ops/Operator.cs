@@ -35,6 +35,15 @@ public abstract class Operator
     public abstract void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
         ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads);
 
+    /// <summary>
+    /// Whether <see cref="Backward"/> reads the data of input <paramref name="index"/> (false: at most its shape). The
+    /// tape releases activations that no backward reads as soon as forward is done with them.
+    /// </summary>
+    public virtual bool BackwardReadsInput(int index) => true;
+
+    /// <summary>Whether <see cref="Backward"/> reads the data of output <paramref name="index"/> (false: at most its shape).</summary>
+    public virtual bool BackwardReadsOutput(int index) => true;
+
     /// <summary>Multiply-accumulates for one run at these (concrete) shapes; 0 for ops that do no MACs.</summary>
     public virtual long Macs(ReadOnlySpan<Shape> inputs, ReadOnlySpan<Shape> outputs) => 0;
 

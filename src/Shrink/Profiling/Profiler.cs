@@ -39,6 +39,7 @@ public sealed record LatencyStats(int Batch, double MedianMs, double P90Ms, doub
     public double ImagesPerSecond => Batch * 1000.0 / MedianMs;
 }
 
+/// <summary>Computes a <see cref="ModelProfile"/>: counts by walking the graph, latency by running it.</summary>
 public static class Profiler
 {
     /// <summary>Bytes per stored element of a parameter (float32 today; quantization passes will record lower precisions).</summary>
@@ -87,29 +88,22 @@ public static class Profiler
     }
 
     /// <summary>
-    /// Peak bytes of activations alive at once when the executor runs the nodes in order, freeing each value after its
-    /// last reader (graph inputs count as live from the start; outputs until the end).
+    /// Peak bytes of activations alive at once when the <see cref="Executor"/> runs <paramref name="sized"/> (concrete
+    /// input shapes): the graph inputs plus the activation arena of its <see cref="InferencePlan"/> (batch norm folded,
+    /// activations fused, buffers reused by liveness, in place where safe, views for reshapes). Graph outputs are inside
+    /// the arena until the end.
     /// </summary>
     public static long PeakActivationBytes(Graph.Graph sized)
     {
-        var order = sized.TopologicalOrder();
-        var lastUse = new Dictionary<Value, int>();
-        for (int i = 0; i < order.Count; i++) foreach (var v in order[i].Inputs) lastUse[v] = i;
-        foreach (var v in sized.Outputs) lastUse[v] = int.MaxValue;
-        long live = sized.Inputs.Sum(v => Bytes(v.Shape)), peak = live;
-        for (int i = 0; i < order.Count; i++)
-        {
-            foreach (var o in order[i].Outputs) live += Bytes(o.Shape);
-            peak = Math.Max(peak, live);
-            foreach (var v in order[i].Inputs.Distinct())
-                if (v.Parameter is null && lastUse[v] == i && v.Producer is not null) live -= Bytes(v.Shape);
-        }
-        return peak;
+        var plan = new InferencePlan(sized).For(sized.Inputs.Select(v => v.Shape).ToArray());
+        return plan.InputBytes + plan.ArenaBytes;
     }
 
     /// <summary>Median and p90 wall time of <see cref="Executor.Run(Tensor[])"/> over <paramref name="runs"/> runs after warm-up.</summary>
     public static LatencyStats MeasureLatency(Graph.Graph graph, Shape inputShape, int runs = 20, int warmup = 3)
     {
+        if (runs < 1) throw new ShrinkException($"Latency needs at least 1 timed run, got {runs}.");
+        if (warmup < 0) throw new ShrinkException($"Warm-up runs must be 0 or more, got {warmup}.");
         var executor = new Executor(graph);
         var input = new Tensor(inputShape);
         Init.Uniform(input, -1, 1, new Random(0));

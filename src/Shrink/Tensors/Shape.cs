@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Globalization;
 using System.Text;
 
 namespace Shrink.Tensors;
@@ -49,7 +50,7 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
             foreach (int d in Dims)
             {
                 if (d == Dynamic) return -1;
-                n *= d;
+                n = checked(n * d); // a few large dimensions must not wrap around to a small length
             }
             return n;
         }
@@ -97,7 +98,7 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
         for (int i = 0; i < Rank; i++)
         {
             if (i > 0) sb.Append(',');
-            sb.Append(this[i] == Dynamic ? "N" : this[i].ToString());
+            sb.Append(this[i] == Dynamic ? "N" : this[i].ToString(CultureInfo.InvariantCulture));
         }
         return sb.Append(']').ToString();
     }
@@ -106,11 +107,12 @@ public readonly struct Shape : IEquatable<Shape>, IReadOnlyList<int>
     public static Shape Parse(string text)
     {
         var parts = text.Trim('[', ']', ' ').Split(['x', 'X', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new FormatException($"'{text}' is not a shape: no dimensions (expected e.g. 1x3x28x28).");
         var dims = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
             if (parts[i] is "N" or "n" or "?") { dims[i] = Dynamic; continue; }
-            if (!int.TryParse(parts[i], out dims[i]) || dims[i] < 0)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out dims[i]))
                 throw new FormatException($"'{text}' is not a shape: '{parts[i]}' is not a dimension (expected e.g. 1x3x28x28).");
         }
         return new Shape(dims);

@@ -40,6 +40,7 @@ public sealed class Tensor : IDisposable
         int n = checked((int)shape.Length);
         var array = ArrayPool<float>.Shared.Rent(Math.Max(n, 1));
         if (clear) array.AsSpan(0, n).Clear();
+        Profiling.MemoryTracker.Rented((long)n * sizeof(float));
         return new Tensor(shape, array, pooled: true);
     }
 
@@ -136,7 +137,11 @@ public sealed class Tensor : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        if (_pooled) ArrayPool<float>.Shared.Return(_data);
+        if (_pooled)
+        {
+            Profiling.MemoryTracker.Returned((long)Length * sizeof(float));
+            ArrayPool<float>.Shared.Return(_data);
+        }
         _data = [];
     }
 

@@ -45,7 +45,7 @@ public sealed class Trainer
     public StepResult Step(Tensor images, int[] labels, Tensor? teacherLogits = null)
     {
         Optimizer.ZeroGrad();
-        using var tape = Tape.Forward(Graph, [images], training: true, StepRandom(_seed, StepCount), order: _order);
+        using var tape = Tape.Forward(Graph, [images], training: true, StepRandom(_seed, StepCount), order: _order, economical: true);
         var logits = tape.Output;
         using var grad = Tensor.Rent(logits.Shape);
         double loss = Loss.Compute(logits, new Targets(labels, null, teacherLogits), grad);

@@ -33,6 +33,8 @@ public static class ModelZoo
     /// <summary>Inputs lower than this (e.g. 28×28, 32×32) get the CIFAR-style stems; 64×64 and up the ImageNet ones.</summary>
     public const int SmallInput = 64;
 
+    // Register may run while other threads look models up (parallel candidate evaluation): every access takes the lock.
+    private static readonly Lock Sync = new();
     private static readonly List<ZooArchitecture> Ordered = [];
     private static readonly Dictionary<string, ZooArchitecture> Registry = new(StringComparer.OrdinalIgnoreCase);
 
@@ -56,27 +58,43 @@ public static class ModelZoo
     }
 
     /// <summary>Every architecture, in the order of the zoo listing (aliases not repeated).</summary>
-    public static IReadOnlyList<ZooArchitecture> Architectures => Ordered;
+    public static IReadOnlyList<ZooArchitecture> Architectures
+    {
+        get { lock (Sync) return [.. Ordered]; }
+    }
 
     /// <summary>Canonical names and aliases.</summary>
-    public static IEnumerable<string> Names => Registry.Keys;
+    public static IEnumerable<string> Names
+    {
+        get { lock (Sync) return [.. Registry.Keys]; }
+    }
 
-    /// <summary>Adds (or replaces) an architecture, reachable by its name and any <paramref name="aliases"/>.</summary>
+    /// <summary>Adds (or replaces, in place) an architecture, reachable by its name and any <paramref name="aliases"/>. Thread-safe.</summary>
     public static void Register(ZooArchitecture architecture, params string[] aliases)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        if (Registry.TryGetValue(architecture.Name, out var old)) Ordered.Remove(old);
-        Ordered.Add(architecture);
-        Registry[architecture.Name] = architecture;
-        foreach (var alias in aliases) Registry[alias] = architecture;
+        lock (Sync)
+        {
+            int at = Registry.TryGetValue(architecture.Name, out var old) ? Ordered.IndexOf(old) : -1;
+            if (at >= 0) Ordered[at] = architecture; // a replacement keeps its place in the listing
+            else Ordered.Add(architecture);
+            Registry[architecture.Name] = architecture;
+            foreach (var alias in aliases) Registry[alias] = architecture;
+        }
     }
 
-    public static bool Contains(string name) => Registry.ContainsKey(name);
+    public static bool Contains(string name)
+    {
+        lock (Sync) return Registry.ContainsKey(name);
+    }
 
     /// <summary>The architecture called <paramref name="name"/> (or an alias); a <see cref="ShrinkException"/> listing the zoo otherwise.</summary>
-    public static ZooArchitecture Get(string name) =>
-        Registry.TryGetValue(name, out var arch) ? arch
-            : throw new ShrinkException($"'{name}' is not a zoo model or an .onnx file; the zoo has: {string.Join(", ", Ordered.Select(a => a.Name))}.");
+    public static ZooArchitecture Get(string name)
+    {
+        lock (Sync)
+            return Registry.TryGetValue(name, out var arch) ? arch
+                : throw new ShrinkException($"'{name}' is not a zoo model or an .onnx file; the zoo has: {string.Join(", ", Ordered.Select(a => a.Name))}.");
+    }
 
     /// <summary>A freshly initialised (untrained) model; throws a <see cref="ShrinkException"/> listing the zoo for an unknown name.</summary>
     public static Graph.Graph Create(string name, ZooInput? input = null, int seed = 0)
@@ -99,7 +117,7 @@ public static class ModelZoo
     public static IReadOnlyList<ZooDescription> Describe(ZooInput? input = null)
     {
         input ??= new ZooInput();
-        return Ordered.Select(a => Describe(a.Name, input)).ToList();
+        return Architectures.Select(a => Describe(a.Name, input)).ToList();
     }
 
     /// <summary>One architecture's row of <see cref="Describe(ZooInput?)"/>.</summary>

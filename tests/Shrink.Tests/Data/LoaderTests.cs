@@ -45,6 +45,26 @@ public class LoaderTests
         Assert.All(Collect(dropped, 0), b => Assert.Equal(10, b.Labels.Length));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void A_batch_size_above_the_data_set_gives_one_batch_of_everything(int prefetch)
+    {
+        // int.MaxValue used to overflow the batch count to 0 and the buffer size to an exception; any size above the
+        // data set used to allocate buffers for the full batch size.
+        var data = DataFixtures.InMemory(5);
+        foreach (int batchSize in new[] { 6, 1_000_000, int.MaxValue })
+        {
+            var loader = new DataLoader(data, new DataLoaderOptions { BatchSize = batchSize, Shuffle = false, Prefetch = prefetch });
+            Assert.Equal(1, loader.BatchesPerEpoch);
+            var batch = Assert.Single(loader.Epoch(0));
+            Assert.Equal([5, 1, 4, 3], batch.Images.Shape);
+            Assert.Equal(5 * 12, batch.Images.Array.Length);
+            Assert.Equal([0, 1, 2, 3, 4], batch.Indices);
+            Assert.Equal(0, new DataLoader(data, new DataLoaderOptions { BatchSize = batchSize, DropLast = true }).BatchesPerEpoch);
+        }
+    }
+
     [Fact]
     public void Shuffling_is_determined_by_seed_and_epoch()
     {

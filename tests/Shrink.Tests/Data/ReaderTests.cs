@@ -260,4 +260,19 @@ public class ReaderTests
         Assert.Contains(trainImages, e.Message);
         Assert.Contains("truncated", e.Message);
     }
+
+    [Fact]
+    public void Npy_negative_or_overflowing_dimension_names_the_file()
+    {
+        // Used to surface as the Shape constructor's ArgumentException or int.Parse's OverflowException, naming no file.
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Sub("npy"), "x.npy");
+        foreach (var bad in new[] { -3, int.MinValue })
+        {
+            DataFixtures.WriteNpy(path, "<f4", [bad, 2], []);
+            var e = Assert.Throws<ShrinkException>(() => Npy.ReadTensor(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains(bad.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message);
+        }
+    }
 }

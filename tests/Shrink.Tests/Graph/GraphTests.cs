@@ -139,6 +139,35 @@ public class GraphTests
         Assert.True(expected.MaxAbsDiff(actual) < 1e-6f);
     }
 
+    [Fact]
+    public void ReplaceNode_leaves_the_graph_unchanged_when_the_replacement_fails()
+    {
+        var g = TwoLayer(out _);
+        var fc2 = g.FindNode("fc2")!;
+        string before = string.Join(";", g.Nodes.Select(n => n.ToString()));
+        int values = g.Values.Count();
+
+        // A builder that adds a node and then fails, and one whose result has the wrong shape.
+        Assert.Throws<ShapeMismatchException>(() => g.ReplaceNode(fc2, (graph, inputs) =>
+        {
+            var w = graph.AddParameter("fc2.u", new Tensor(new Shape(3, 3)));
+            var a = graph.AddNode(new Gemm { TransB = true }, [inputs[0], w], "fc2.a").Outputs[0];
+            var bad = graph.AddParameter("fc2.bad", new Tensor(new Shape(5, 7)));
+            return graph.AddNode(new Gemm { TransB = true }, [a, bad], "fc2.b").Outputs;
+        }));
+        Assert.Throws<ShapeMismatchException>(() => g.ReplaceNode(fc2, (graph, inputs) =>
+        {
+            var w = graph.AddParameter("fc2.u", new Tensor(new Shape(3, 3)));
+            return graph.AddNode(new Gemm { TransB = true }, [inputs[0], w], "fc2.a").Outputs;
+        }));
+
+        Assert.Equal(before, string.Join(";", g.Nodes.Select(n => n.ToString())));
+        Assert.Equal(values, g.Values.Count());
+        Assert.Null(g.FindNode("fc2.a"));
+        Assert.Same(fc2.Outputs[0], g.Outputs[0]);
+        g.Verify();
+    }
+
     private sealed class IdentityForTest : Operator
     {
         public override string OpType => "Identity";

@@ -251,4 +251,94 @@ public class OnnxAttributeErrorTests
         var e = Assert.Throws<ShapeMismatchException>(() => Load(Model(g)));
         Assert.Contains("conv_bad", e.Message);
     }
+
+    [Theory]
+    [InlineData("strides", 0L)]
+    [InlineData("dilations", 0L)]
+    [InlineData("strides", 1L << 40)]
+    public void ConvBadStrideOrDilation_NamesNodeAndAttribute(string attribute, long value)
+    {
+        // Stride 0 used to divide by zero while resolving SAME_UPPER; a huge value overflowed the int cast.
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 1, 5, 5));
+        g.Initializer.Add(Floats("w", new float[9], 1, 1, 3, 3));
+        g.Node.Add(Node("Conv", "conv_s", ["x", "w"], ["y"], Attr("auto_pad", "SAME_UPPER"), Attr(attribute, [value, value])));
+        g.Output.Add(FloatInfo("y", -1, 1, 5, 5));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("conv_s", e.Message);
+        Assert.Contains(attribute, e.Message);
+    }
+
+    [Fact]
+    public void ConvGroupOutOfInt32Range_NamesNode()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 1, 5, 5));
+        g.Initializer.Add(Floats("w", new float[9], 1, 1, 3, 3));
+        g.Node.Add(Node("Conv", "conv_g", ["x", "w"], ["y"], Attr("group", (1L << 32) + 1)));
+        g.Output.Add(FloatInfo("y", -1, 1, 3, 3));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("conv_g", e.Message);
+        Assert.Contains("group", e.Message);
+    }
+
+    [Fact]
+    public void InitializerWhoseDimensionsOverflow_IsRejectedBeforeAllocating()
+    {
+        // 2^31−1 cubed wraps a long product; the importer must say "too large", not allocate or crash.
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 4));
+        g.Initializer.Add(Floats("w", [1f], int.MaxValue, int.MaxValue, int.MaxValue));
+        g.Node.Add(Node("Add", "add", ["x", "w"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 4));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("'w'", e.Message);
+        Assert.Contains("too large", e.Message);
+    }
+
+    [Fact]
+    public void InitializerDeclaringMoreDataThanItHolds_IsRejected()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 4));
+        g.Initializer.Add(Floats("w", [1f, 2f], 1 << 29, 4)); // 2^31 elements declared, 2 present
+        g.Node.Add(Node("Add", "add", ["x", "w"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 4));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("'w'", e.Message);
+    }
+
+    [Fact]
+    public void RangeOverTheRunTimeBatch_NamesNodeInsteadOfFoldingToEmpty()
+    {
+        // Range(0, x.shape[0]) depends on the batch: it used to fold silently to an empty tensor.
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 4));
+        g.Initializer.Add(Int64s("zero", [0]));
+        g.Initializer.Add(Int64s("one", [1]));
+        g.Initializer.Add(Int64s("i0", [0]));
+        g.Node.Add(Node("Shape", "shape", ["x"], ["s"]));
+        g.Node.Add(Node("Gather", "gather", ["s", "i0"], ["n"]));
+        g.Node.Add(Node("Range", "range_n", ["zero", "n", "one"], ["r"]));
+        g.Node.Add(Node("Reshape", "reshape", ["x", "r"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 4));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("range_n", e.Message);
+        Assert.Contains("run time", e.Message);
+    }
+
+    [Fact]
+    public void RangeWithDeltaZero_NamesNode()
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 4));
+        g.Initializer.Add(Int64s("zero", [0], []));
+        g.Initializer.Add(Int64s("four", [4], []));
+        g.Node.Add(Node("Range", "range0", ["zero", "four", "zero"], ["r"]));
+        g.Node.Add(Node("Reshape", "reshape", ["x", "r"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 4));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("range0", e.Message);
+        Assert.Contains("delta 0", e.Message);
+    }
 }

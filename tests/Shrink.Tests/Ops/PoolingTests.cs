@@ -28,6 +28,7 @@ public class PoolingTests
     public static IEnumerable<object[]> MaxConfigs => new object[][]
     {
         [6, 6, 2, 2, new[] { 0, 0, 0, 0 }, 1, false],
+        [7, 7, 2, 2, new[] { 0, 0, 0, 0 }, 1, false],   // plain 2x2 fast path, odd size (last row and column unused)
         [7, 7, 3, 2, new[] { 1, 1, 1, 1 }, 1, false],
         [7, 6, 3, 2, new[] { 0, 0, 0, 0 }, 1, true],
         [8, 7, 2, 2, new[] { 1, 0, 0, 1 }, 1, true],

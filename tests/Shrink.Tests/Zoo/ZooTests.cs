@@ -133,6 +133,26 @@ public class ZooTests
     }
 
     [Fact]
+    public async Task Registering_while_others_read_the_zoo_is_safe_and_keeps_the_order()
+    {
+        // Architectures used to be the live list: enumerating it while Register ran threw "collection was modified",
+        // and a replacement moved to the end of the listing.
+        var order = ModelZoo.Architectures.Select(a => a.Name).ToArray();
+        var lenet = ModelZoo.Get("lenet5");
+        var writer = Task.Run(() =>
+        {
+            for (int i = 0; i < 2000; i++) ModelZoo.Register(lenet);
+        });
+        while (!writer.IsCompleted)
+        {
+            Assert.Equal(order.Length, ModelZoo.Architectures.Count(a => a.Name.Length > 0));
+            Assert.Same(lenet, ModelZoo.Get("LeNet5"));
+        }
+        await writer;
+        Assert.Equal(order, ModelZoo.Architectures.Select(a => a.Name));
+    }
+
+    [Fact]
     public void Aliases_and_case_resolve_to_the_same_architecture()
     {
         Assert.True(ModelZoo.Contains("mobilenetv2"));

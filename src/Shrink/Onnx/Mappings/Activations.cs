@@ -95,7 +95,7 @@ internal sealed class SoftmaxMapping : OpMapping<Softmax>
     public override IReadOnlyList<Value> Import(ImportContext ctx)
     {
         var x = ctx.Input(0);
-        int axis = (int)ctx.Attributes.Int("axis", ctx.Opset < 13 ? 1 : -1);
+        int axis = ctx.Attributes.Int32("axis", ctx.Opset < 13 ? 1 : -1);
         if (ctx.Opset < 13)
         {
             int rank = x.Shape.Rank;

@@ -18,7 +18,7 @@ internal sealed class ConvMapping : OpMapping<Conv>
         var strides = a.IntArray("strides") ?? [1, 1];
         var dilations = a.IntArray("dilations") ?? [1, 1];
         var pads = Spatial.Pads(ctx, x, kernel, strides, dilations);
-        var op = new Conv { Strides = strides, Pads = pads, Dilations = dilations, Group = (int)a.Int("group", 1) };
+        var op = new Conv { Strides = strides, Pads = pads, Dilations = dilations, Group = a.Int32("group", 1) };
         return ctx.Add(op, ctx.HasInput(2) ? [x, w, ctx.Input(2)] : [x, w]);
     }
 
@@ -45,13 +45,16 @@ internal static class Spatial
     {
         ctx.Require(x.Shape.Rank == 4, $"input '{x.Name}' has shape {x.Shape}; only 2-D (NCHW) data is supported.");
         ctx.Require(kernel.Length == 2 && strides.Length == 2 && dilations.Length == 2, "only 2-D kernels, strides and dilations are supported.");
+        ctx.Require(kernel.All(k => k > 0), $"kernel_shape [{string.Join(",", kernel)}] must be positive.");
+        ctx.Require(strides.All(s => s > 0), $"strides [{string.Join(",", strides)}] must be positive.");
+        ctx.Require(dilations.All(d => d > 0), $"dilations [{string.Join(",", dilations)}] must be positive.");
         string autoPad = ctx.Attributes.String("auto_pad", "NOTSET");
         switch (autoPad)
         {
             case "NOTSET":
             {
                 var pads = ctx.Attributes.IntArray("pads") ?? [0, 0, 0, 0];
-                ctx.Require(pads.Length == 4, $"pads [{string.Join(",", pads)}] must have 4 values for 2-D data.");
+                ctx.Require(pads.Length == 4 && pads.All(p => p >= 0), $"pads [{string.Join(",", pads)}] must be 4 values ≥ 0 for 2-D data.");
                 return pads;
             }
             case "VALID":

@@ -28,7 +28,7 @@ internal sealed class BatchNormalizationMapping : OpMapping<BatchNormalization>
 internal sealed class ConcatMapping : OpMapping<Concat>
 {
     public override IReadOnlyList<Value> Import(ImportContext ctx) =>
-        ctx.Add(new Concat { Axis = (int)ctx.Attributes.Int("axis", 1) }, ctx.Inputs());
+        ctx.Add(new Concat { Axis = ctx.Attributes.Int32("axis", 1) }, ctx.Inputs());
 
     protected override void Export(ExportContext ctx, Node node, Concat op) =>
         ctx.AddNode(node).Attribute.Add(OnnxAttributes.Of("axis", (long)op.Axis));
@@ -38,7 +38,7 @@ internal sealed class ConcatMapping : OpMapping<Concat>
 internal sealed class FlattenMapping : OpMapping<Flatten>
 {
     public override IReadOnlyList<Value> Import(ImportContext ctx) =>
-        ctx.Add(new Flatten { Axis = (int)ctx.Attributes.Int("axis", 1) }, ctx.Input(0));
+        ctx.Add(new Flatten { Axis = ctx.Attributes.Int32("axis", 1) }, ctx.Input(0));
 
     protected override void Export(ExportContext ctx, Node node, Flatten op) =>
         ctx.AddNode(node).Attribute.Add(OnnxAttributes.Of("axis", (long)op.Axis));
@@ -84,7 +84,7 @@ internal sealed class ReshapeMapping : OpMapping<Reshape>
             else if (s == ConstTensor.Batch && !minusOne) { result[i] = -1; minusOne = true; }
             else if (ConstTensor.IsSymbol(s))
                 throw ctx.Error($"the target shape [{string.Join(",", shape.Select(v => v == ConstTensor.Batch ? "N" : v == ConstTensor.Unknown ? "?" : v.ToString()))}] depends on run-time sizes Shrink cannot resolve.");
-            else result[i] = checked((int)s);
+            else result[i] = ctx.Int32s([s], "the target shape's dimension")[0];
         }
         return result;
     }
@@ -167,7 +167,7 @@ internal sealed class PadMapping : OpMapping<Pad>
             ctx.Require(!ctx.HasInput(3), "the axes input is not supported.");
         }
         ctx.Require(pads.All(p => p >= 0), $"negative pads [{string.Join(",", pads)}] (cropping) are not supported.");
-        return ctx.Add(new Pad { Pads = pads.Select(p => checked((int)p)).ToArray(), Value = value }, ctx.Input(0));
+        return ctx.Add(new Pad { Pads = ctx.Int32s(pads, "pads"), Value = value }, ctx.Input(0));
     }
 
     protected override void Export(ExportContext ctx, Node node, Pad op)
@@ -187,11 +187,11 @@ internal sealed class SplitMapping : OpMapping<Split>
     public override IReadOnlyList<Value> Import(ImportContext ctx)
     {
         var a = ctx.Attributes;
-        int axis = (int)a.Int("axis", 0);
+        int axis = a.Int32("axis", 0);
         long[]? sizes = ctx.Opset >= 13 ? (ctx.HasInput(1) ? ctx.ConstantInts(1, "the split input") : null) : a.Ints("split");
-        int parts = (int)a.Int("num_outputs", ctx.Proto.Output.Count);
+        int parts = a.Int32("num_outputs", ctx.Proto.Output.Count);
         var op = sizes is { Length: > 0 }
-            ? new Split { Axis = axis, Sizes = sizes.Select(s => checked((int)s)).ToArray(), NumOutputs = sizes.Length }
+            ? new Split { Axis = axis, Sizes = ctx.Int32s(sizes, "split sizes"), NumOutputs = sizes.Length }
             : new Split { Axis = axis, NumOutputs = parts };
         return ctx.Add(op, ctx.Input(0));
     }

@@ -1,0 +1,388 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Shrink.Kernels;
+
+/// <summary>
+/// The sizes of one grouped 2-D convolution over a batch: x[N, Cin, H, W], w[Cout, Cin/G, kh, kw], y[N, Cout, OutH, OutW].
+/// </summary>
+public readonly record struct ConvDims(int N, int Cin, int H, int W, int Cout, int Groups, Window2d Geo)
+{
+    public int Cgin => Cin / Groups;
+    public int Cgout => Cout / Groups;
+    /// <summary>Rows of the column matrix of one group: Cin/G·kh·kw.</summary>
+    public int K => Cgin * Geo.KernelH * Geo.KernelW;
+    /// <summary>Output positions per image.</summary>
+    public int P => Geo.OutH * Geo.OutW;
+    public int InImage => Cin * H * W;
+    public int OutImage => Cout * P;
+    /// <summary>1×1, stride 1, no padding: the image itself is the column matrix.</summary>
+    public bool Pointwise => Geo.KernelH == 1 && Geo.KernelW == 1 && Geo.StrideH == 1 && Geo.StrideW == 1 && Geo.PadTop == 0 && Geo.PadLeft == 0
+        && Geo.OutH == H && Geo.OutW == W;
+    public bool Depthwise => Groups > 1 && Groups == Cin;
+}
+
+/// <summary>
+/// Convolution as GEMM over a batch (im2col + packed SGEMM; col2im for the data gradient). Small images are folded
+/// together: a chunk of <c>nb</c> images forms one column matrix [K, nb·P], so the GEMM's N dimension is wide even for
+/// 4×4 maps. Forward and the data gradient split the chunks over threads (single-threaded GEMMs); with one chunk
+/// (batch 1) the GEMM itself is parallel. The weight gradient walks the chunks in order with a parallel GEMM, so its
+/// accumulation order never depends on the thread count: results are bitwise identical for any number of threads.
+/// Depthwise convolutions go to <see cref="DepthwiseConv"/>, parallel over images or channels. Spans must not alias.
+/// </summary>
+public static unsafe class ConvGemm
+{
+    /// <summary>Columns a chunk aims for: wide enough for the GEMM's panels, small enough to stay in L2/L3.</summary>
+    private const int TargetColumns = 512;
+
+    /// <summary>Columns per chunk for the weight gradient (the GEMM's k dimension: longer is better).</summary>
+    private const int TargetColumnsWeight = 2048;
+
+    /// <summary>Images per chunk for <paramref name="target"/> columns; for the parallel paths also small enough to give
+    /// every thread two chunks when the batch allows. (Forward and data-gradient results do not depend on the chunking:
+    /// each output column is computed alone. The weight gradient, whose sum is split by chunks, passes
+    /// <paramref name="parallel"/> = false and so never depends on the thread count.) Chunks are not made smaller than
+    /// that: each chunk's GEMM packs the whole weight matrix again, which dominates for 512×4608 weights.</summary>
+    public static int ImagesPerChunk(in ConvDims d, int target, bool parallel = true)
+    {
+        int nb = Math.Clamp(target / Math.Max(1, d.P), 1, Math.Max(1, d.N));
+        int want = 2 * KernelParallel.MaxThreads;
+        if (parallel && want > 1 && (d.N + nb - 1) / nb < want && d.N >= want) nb = (d.N + want - 1) / want;
+        return nb;
+    }
+
+    /// <summary>y = clamp(conv(x, w) + bias, lo, hi) (bias may be empty; lo/hi ±∞ for no activation). Overwrites y.</summary>
+    public static void Forward(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
+    {
+        if (x.Length < (long)d.N * d.InImage || y.Length < (long)d.N * d.OutImage || w.Length < (long)d.Cout * d.K || (!bias.IsEmpty && bias.Length < d.Cout))
+            throw new ArgumentException($"Conv: buffers too small for {d}.");
+        if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        fixed (float* px = x, pw = w, pb = bias, py = y)
+        {
+            var body = new ForwardBody { D = d, X = px, Wt = pw, Bias = bias.IsEmpty ? null : pb, Y = py, Lo = lo, Hi = hi };
+            if (d.Depthwise)
+            {
+                body.Slices = d.N >= KernelParallel.MaxThreads ? d.N : Math.Min(d.Cin, 4 * KernelParallel.MaxThreads);
+                if ((long)d.N * d.OutImage * d.Geo.KernelH * d.Geo.KernelW < (1 << 16)) body.Slices = 1;
+                KernelParallel.For(body.Slices, ref body);
+                return;
+            }
+            body.Nb = ImagesPerChunk(d, TargetColumns);
+            int chunks = (d.N + body.Nb - 1) / body.Nb;
+            if (chunks == 1) body.Invoke(0);
+            else KernelParallel.For(chunks, ref body);
+        }
+    }
+
+    private struct ForwardBody : IParallelBody
+    {
+        public ConvDims D;
+        public float* X, Wt, Bias, Y;
+        public float Lo, Hi;
+        public int Nb, Slices;
+
+        public readonly void Invoke(int index)
+        {
+            var d = D;
+            if (d.Depthwise)
+            {
+                DepthwiseSlice(d, index, Slices, X, Wt, Bias, Y, Lo, Hi);
+                return;
+            }
+            int n0 = index * Nb, nb = Math.Min(Nb, d.N - n0);
+            int cols = nb * d.P, k = d.K;
+            bool direct = nb == 1;
+            float* col = d.Pointwise && direct ? null : Workspace(ref t_col, (long)k * cols);
+            float* tmp = direct ? null : Workspace(ref t_out, (long)d.Cgout * cols);
+            for (int g = 0; g < d.Groups; g++)
+            {
+                float* b;
+                if (col == null) b = X + (nint)n0 * d.InImage + (nint)g * d.Cgin * d.H * d.W;
+                else
+                {
+                    for (int i = 0; i < nb; i++)
+                    {
+                        float* xi = X + (nint)(n0 + i) * d.InImage + (nint)g * d.Cgin * d.H * d.W;
+                        var dst = new Span<float>(col + (nint)i * d.P, (int)Math.Min(int.MaxValue, (long)(k - 1) * cols + d.P));
+                        if (d.Pointwise) CopyRows(xi, d.P, col + (nint)i * d.P, cols, k, d.P);
+                        else Im2Col.Forward(new ReadOnlySpan<float>(xi, d.Cgin * d.H * d.W), d.Cgin, d.H, d.W, d.Geo, dst, cols);
+                    }
+                    b = col;
+                }
+                float* wg = Wt + (nint)g * d.Cgout * k;
+                if (direct)
+                {
+                    float* yg = Y + (nint)n0 * d.OutImage + (nint)g * d.Cgout * d.P;
+                    GemmSmallN.Multiply(d.Cgout, cols, k, wg, k, b, cols, yg, d.P); // packed GEMM unless the map is tiny
+                    for (int o = 0; o < d.Cgout; o++)
+                    {
+                        float* row = yg + (nint)o * d.P;
+                        Epilogue.BiasClamp(row, Bias == null ? 0f : Bias[g * d.Cgout + o], Lo, Hi, row, d.P);
+                    }
+                }
+                else
+                {
+                    Gemm.Sgemm(false, false, d.Cgout, cols, k, 1f, new ReadOnlySpan<float>(wg, d.Cgout * k), k,
+                        new ReadOnlySpan<float>(b, (int)((long)(k - 1) * cols + cols)), cols, 0f, new Span<float>(tmp, d.Cgout * cols), cols);
+                    for (int i = 0; i < nb; i++)
+                    {
+                        float* yi = Y + (nint)(n0 + i) * d.OutImage + (nint)g * d.Cgout * d.P;
+                        for (int o = 0; o < d.Cgout; o++)
+                            Epilogue.BiasClamp(tmp + (nint)o * cols + (nint)i * d.P, Bias == null ? 0f : Bias[g * d.Cgout + o], Lo, Hi,
+                                yi + (nint)o * d.P, d.P);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Slice <paramref name="index"/> of <paramref name="slices"/> of a depthwise conv: whole images when
+    /// slices = N, else a range of channels of every image.</summary>
+    private static void DepthwiseSlice(in ConvDims d, int index, int slices, float* x, float* w, float* bias, float* y, float lo, float hi)
+    {
+        int m = d.Cout / d.Cin, taps = d.Geo.KernelH * d.Geo.KernelW, plane = d.H * d.W;
+        int n0, n1, c0, c1;
+        if (slices == d.N) { n0 = index; n1 = index + 1; c0 = 0; c1 = d.Cin; }
+        else { n0 = 0; n1 = d.N; c0 = (int)((long)d.Cin * index / slices); c1 = (int)((long)d.Cin * (index + 1) / slices); }
+        if (c1 <= c0) return;
+        int cs = c1 - c0;
+        for (int n = n0; n < n1; n++)
+        {
+            var xs = new ReadOnlySpan<float>(x + (nint)n * d.InImage + (nint)c0 * plane, cs * plane);
+            var ws = new ReadOnlySpan<float>(w + (nint)c0 * m * taps, cs * m * taps);
+            var bs = bias == null ? default : new ReadOnlySpan<float>(bias + c0 * m, cs * m);
+            float* yo = y + (nint)n * d.OutImage + (nint)c0 * m * d.P;
+            DepthwiseConv.Forward(xs, cs, d.H, d.W, ws, bs, m, d.Geo, new Span<float>(yo, cs * m * d.P));
+            if (lo != float.NegativeInfinity || hi != float.PositiveInfinity) Epilogue.BiasClamp(yo, 0f, lo, hi, yo, cs * m * d.P);
+        }
+    }
+
+    /// <summary>dx += convᵀ(dy, w): the data gradient. Accumulates into dx.</summary>
+    public static void BackwardData(in ConvDims d, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
+        if (dx.Length < (long)d.N * d.InImage || dy.Length < (long)d.N * d.OutImage || w.Length < (long)d.Cout * d.K)
+            throw new ArgumentException($"Conv backward: buffers too small for {d}.");
+        if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        fixed (float* pdy = dy, pw = w, pdx = dx)
+        {
+            var body = new BackwardDataBody { D = d, Dy = pdy, Wt = pw, Dx = pdx };
+            if (d.Depthwise)
+            {
+                body.Slices = d.N >= KernelParallel.MaxThreads ? d.N : Math.Min(d.Cin, 4 * KernelParallel.MaxThreads);
+                KernelParallel.For(body.Slices, ref body);
+                return;
+            }
+            body.Nb = ImagesPerChunk(d, TargetColumns);
+            int chunks = (d.N + body.Nb - 1) / body.Nb;
+            if (chunks == 1) body.Invoke(0);
+            else KernelParallel.For(chunks, ref body);
+        }
+    }
+
+    private struct BackwardDataBody : IParallelBody
+    {
+        public ConvDims D;
+        public float* Dy, Wt, Dx;
+        public int Nb, Slices;
+
+        public readonly void Invoke(int index)
+        {
+            var d = D;
+            int plane = d.H * d.W;
+            if (d.Depthwise)
+            {
+                int m = d.Cout / d.Cin, taps = d.Geo.KernelH * d.Geo.KernelW;
+                int n0s, n1s, c0, c1;
+                if (Slices == d.N) { n0s = index; n1s = index + 1; c0 = 0; c1 = d.Cin; }
+                else { n0s = 0; n1s = d.N; c0 = (int)((long)d.Cin * index / Slices); c1 = (int)((long)d.Cin * (index + 1) / Slices); }
+                int cs = c1 - c0;
+                if (cs <= 0) return;
+                for (int n = n0s; n < n1s; n++)
+                    DepthwiseConv.BackwardData(new ReadOnlySpan<float>(Dy + (nint)n * d.OutImage + (nint)c0 * m * d.P, cs * m * d.P),
+                        new ReadOnlySpan<float>(Wt + (nint)c0 * m * taps, cs * m * taps), cs, d.H, d.W, m, d.Geo,
+                        new Span<float>(Dx + (nint)n * d.InImage + (nint)c0 * plane, cs * plane));
+                return;
+            }
+            int n0 = index * Nb, nb = Math.Min(Nb, d.N - n0);
+            int cols = nb * d.P, k = d.K;
+            bool direct = nb == 1;
+            float* dcol = d.Pointwise && direct ? null : Workspace(ref t_col, (long)k * cols);
+            float* gdy = direct ? null : Workspace(ref t_out, (long)d.Cgout * cols);
+            for (int g = 0; g < d.Groups; g++)
+            {
+                float* wg = Wt + (nint)g * d.Cgout * k;
+                float* a;
+                int lda;
+                if (direct) { a = Dy + (nint)n0 * d.OutImage + (nint)g * d.Cgout * d.P; lda = d.P; }
+                else
+                {
+                    for (int i = 0; i < nb; i++)
+                        CopyRows(Dy + (nint)(n0 + i) * d.OutImage + (nint)g * d.Cgout * d.P, d.P, gdy + (nint)i * d.P, cols, d.Cgout, d.P);
+                    a = gdy;
+                    lda = cols;
+                }
+                var dyg = new ReadOnlySpan<float>(a, (int)((long)(d.Cgout - 1) * lda + cols));
+                var wspan = new ReadOnlySpan<float>(wg, d.Cgout * k);
+                if (dcol == null)
+                {
+                    // dX_g += W_gᵀ·dY_g, straight into the input gradient.
+                    float* dxg = Dx + (nint)n0 * d.InImage + (nint)g * d.Cgin * plane;
+                    Gemm.Sgemm(true, false, k, cols, d.Cgout, 1f, wspan, k, dyg, lda, 1f, new Span<float>(dxg, d.Cgin * plane), cols);
+                    continue;
+                }
+                Gemm.Sgemm(true, false, k, cols, d.Cgout, 1f, wspan, k, dyg, lda, 0f, new Span<float>(dcol, (int)((long)k * cols)), cols);
+                for (int i = 0; i < nb; i++)
+                {
+                    float* dxi = Dx + (nint)(n0 + i) * d.InImage + (nint)g * d.Cgin * plane;
+                    if (d.Pointwise) AddRows(dcol + (nint)i * d.P, cols, dxi, d.P, k, d.P);
+                    else Im2Col.BackwardOverwriting(new Span<float>(dcol + (nint)i * d.P, (int)((long)(k - 1) * cols + d.P)), d.Cgin, d.H, d.W,
+                        d.Geo, new Span<float>(dxi, d.Cgin * plane), cols);
+                }
+            }
+        }
+    }
+
+    /// <summary>dw += ∂/∂w Σ dy·conv(x, w), and db += Σ dy over images and positions when db is not empty. Accumulates.</summary>
+    public static void BackwardWeight(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw, Span<float> db)
+    {
+        if (x.Length < (long)d.N * d.InImage || dy.Length < (long)d.N * d.OutImage || dw.Length < (long)d.Cout * d.K)
+            throw new ArgumentException($"Conv weight gradient: buffers too small for {d}.");
+        if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        fixed (float* px = x, pdy = dy, pdw = dw, pdb = db)
+        {
+            if (!db.IsEmpty)
+            {
+                var bb = new BiasBody { D = d, Dy = pdy, Db = pdb };
+                KernelParallel.For(Math.Min(d.Cout, 8 * KernelParallel.MaxThreads), ref bb);
+            }
+            if (d.Depthwise)
+            {
+                var dwb = new DepthwiseWeightBody { D = d, X = px, Dy = pdy, Dw = pdw, Slices = Math.Min(d.Cin, 4 * KernelParallel.MaxThreads) };
+                KernelParallel.For(dwb.Slices, ref dwb);
+                return;
+            }
+            int nbImages = ImagesPerChunk(d, TargetColumnsWeight, parallel: false);
+            int k = d.K, plane = d.H * d.W;
+            int cols = nbImages * d.P;
+            bool direct = nbImages == 1 && d.Pointwise;
+            float* col = direct ? null : Workspace(ref t_colW, (long)k * cols);
+            float* gdy = nbImages == 1 ? null : Workspace(ref t_outW, (long)d.Cgout * cols);
+            for (int n0 = 0; n0 < d.N; n0 += nbImages)
+            {
+                int nb = Math.Min(nbImages, d.N - n0), c = nb * d.P;
+                for (int g = 0; g < d.Groups; g++)
+                {
+                    float* b;
+                    int ldb;
+                    if (direct) { b = px + (nint)n0 * d.InImage + (nint)g * d.Cgin * plane; ldb = d.P; }
+                    else
+                    {
+                        var gather = new GatherBody { D = d, X = px, Dy = pdy, Col = col, Gdy = gdy, N0 = n0, Cols = c, G = g };
+                        if (nb == 1) gather.Invoke(0);
+                        else KernelParallel.For(nb, ref gather);
+                        b = col;
+                        ldb = c;
+                    }
+                    float* a = gdy == null ? pdy + (nint)n0 * d.OutImage + (nint)g * d.Cgout * d.P : gdy;
+                    int lda = gdy == null ? d.P : c;
+                    // dW_g += dY_g·colᵀ ([Cgout, cols]·[cols, K]).
+                    Gemm.Sgemm(false, true, d.Cgout, k, c, 1f, new ReadOnlySpan<float>(a, (int)((long)(d.Cgout - 1) * lda + c)), lda,
+                        new ReadOnlySpan<float>(b, (int)((long)(k - 1) * ldb + c)), ldb, 1f, new Span<float>(pdw + (nint)g * d.Cgout * k, d.Cgout * k), k);
+                }
+            }
+        }
+    }
+
+    /// <summary>im2col of one image (and the gather of its output gradient) into the weight-gradient chunk.</summary>
+    private struct GatherBody : IParallelBody
+    {
+        public ConvDims D;
+        public float* X, Dy, Col, Gdy;
+        public int N0, Cols, G;
+
+        public readonly void Invoke(int i)
+        {
+            var d = D;
+            int k = d.K, plane = d.H * d.W;
+            float* xi = X + (nint)(N0 + i) * d.InImage + (nint)G * d.Cgin * plane;
+            if (d.Pointwise) CopyRows(xi, d.P, Col + (nint)i * d.P, Cols, k, d.P);
+            else Im2Col.Forward(new ReadOnlySpan<float>(xi, d.Cgin * plane), d.Cgin, d.H, d.W, d.Geo,
+                new Span<float>(Col + (nint)i * d.P, (int)((long)(k - 1) * Cols + d.P)), Cols);
+            if (Gdy != null)
+                CopyRows(Dy + (nint)(N0 + i) * d.OutImage + (nint)G * d.Cgout * d.P, d.P, Gdy + (nint)i * d.P, Cols, d.Cgout, d.P);
+        }
+    }
+
+    private struct BiasBody : IParallelBody
+    {
+        public ConvDims D;
+        public float* Dy, Db;
+
+        public readonly void Invoke(int index)
+        {
+            var d = D;
+            int slices = Math.Min(d.Cout, 8 * KernelParallel.MaxThreads);
+            int o0 = (int)((long)d.Cout * index / slices), o1 = (int)((long)d.Cout * (index + 1) / slices);
+            for (int o = o0; o < o1; o++)
+            {
+                float sum = 0;
+                for (int n = 0; n < d.N; n++)
+                    sum += TensorPrimitives.Sum<float>(new ReadOnlySpan<float>(Dy + (nint)n * d.OutImage + (nint)o * d.P, d.P));
+                Db[o] += sum;
+            }
+        }
+    }
+
+    private struct DepthwiseWeightBody : IParallelBody
+    {
+        public ConvDims D;
+        public float* X, Dy, Dw;
+        public int Slices;
+
+        public readonly void Invoke(int index)
+        {
+            var d = D;
+            int m = d.Cout / d.Cin, taps = d.Geo.KernelH * d.Geo.KernelW, plane = d.H * d.W;
+            int c0 = (int)((long)d.Cin * index / Slices), c1 = (int)((long)d.Cin * (index + 1) / Slices), cs = c1 - c0;
+            if (cs <= 0) return;
+            for (int n = 0; n < d.N; n++)
+                DepthwiseConv.BackwardWeight(new ReadOnlySpan<float>(X + (nint)n * d.InImage + (nint)c0 * plane, cs * plane),
+                    new ReadOnlySpan<float>(Dy + (nint)n * d.OutImage + (nint)c0 * m * d.P, cs * m * d.P), cs, d.H, d.W, m, d.Geo,
+                    new Span<float>(Dw + (nint)c0 * m * taps, cs * m * taps));
+        }
+    }
+
+    /// <summary>dst[r·ldd + j] = src[r·lds + j] for r &lt; rows, j &lt; len.</summary>
+    private static void CopyRows(float* src, int lds, float* dst, int ldd, int rows, int len)
+    {
+        for (int r = 0; r < rows; r++)
+            new ReadOnlySpan<float>(src + (nint)r * lds, len).CopyTo(new Span<float>(dst + (nint)r * ldd, len));
+    }
+
+    /// <summary>dst[r·ldd + j] += src[r·lds + j] for r &lt; rows, j &lt; len.</summary>
+    private static void AddRows(float* src, int lds, float* dst, int ldd, int rows, int len)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var d = new Span<float>(dst + (nint)r * ldd, len);
+            TensorPrimitives.Add(d, new ReadOnlySpan<float>(src + (nint)r * lds, len), d);
+        }
+    }
+
+    [ThreadStatic] private static float[]? t_col, t_out, t_colW, t_outW;
+
+    /// <summary>A pinned, thread-local scratch area of at least <paramref name="floats"/> (grown, never shrunk; counted
+    /// by <see cref="Profiling.MemoryTracker"/>).</summary>
+    private static float* Workspace(ref float[]? array, long floats)
+    {
+        if (floats > Array.MaxLength) throw new ArgumentException($"Conv workspace of {floats} floats is too large; use a smaller batch.");
+        if (array == null || array.Length < floats)
+        {
+            if (array != null) Profiling.MemoryTracker.Returned((long)array.Length * sizeof(float));
+            array = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
+            Profiling.MemoryTracker.Rented((long)array.Length * sizeof(float));
+        }
+        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+    }
+}

@@ -1,0 +1,146 @@
+using Shrink.Kernels;
+using Shrink.Ops;
+using Shrink.Tensors;
+using Shrink.Tests.Ops;
+
+namespace Shrink.Tests.Kernels;
+
+/// <summary>The batch-folded conv driver against plain loops: forward (with the fused epilogue), data and weight
+/// gradients, over shapes that take every path (one image per chunk, several, a ragged last chunk, 1×1 folded,
+/// groups, depthwise), and bitwise independence from the thread count.</summary>
+public class ConvGemmTests
+{
+    // n, cin, hw, cout, k, stride, pad, group
+    public static IEnumerable<object[]> Shapes => new object[][]
+    {
+        [3, 4, 9, 5, 3, 1, 1, 1],     // 81 positions: one image per chunk
+        [23, 3, 7, 4, 3, 1, 1, 1],    // 49 positions: 10 images per chunk, ragged last chunk
+        [45, 2, 7, 3, 3, 2, 1, 1],    // stride 2 → 16 positions; weight gradient in several chunks
+        [70, 3, 4, 6, 1, 1, 0, 1],    // 1×1 folded: 32 images per chunk
+        [40, 4, 5, 6, 1, 2, 0, 1],    // 1×1 stride 2
+        [30, 4, 5, 6, 3, 1, 1, 2],    // groups
+        [9, 6, 6, 6, 3, 1, 1, 6],     // depthwise, parallel over images
+        [1, 6, 6, 12, 3, 2, 1, 6],    // depthwise multiplier 2, batch 1: parallel over channels
+        [1, 16, 8, 32, 3, 1, 1, 1],   // batch 1
+    };
+
+    private static ConvDims Dims(int n, int cin, int hw, int cout, int k, int s, int p, int g)
+    {
+        int o = (hw + 2 * p - k) / s + 1;
+        return new ConvDims(n, cin, hw, hw, cout, g, new Window2d(k, k, s, s, p, p, 1, 1, o, o));
+    }
+
+    /// <summary>Calls <paramref name="body"/>(n, o, c, oh, ow, ih, iw, weight index) for every in-bounds tap.</summary>
+    private static void ForEachTap(ConvDims d, Action<int, int, int, int, int, int, int, int> body)
+    {
+        var g = d.Geo;
+        for (int n = 0; n < d.N; n++)
+            for (int o = 0; o < d.Cout; o++)
+                for (int c = 0; c < d.Cgin; c++)
+                    for (int oh = 0; oh < g.OutH; oh++)
+                        for (int ow = 0; ow < g.OutW; ow++)
+                            for (int i = 0; i < g.KernelH; i++)
+                                for (int j = 0; j < g.KernelW; j++)
+                                {
+                                    int ih = oh * g.StrideH - g.PadTop + i, iw = ow * g.StrideW - g.PadLeft + j;
+                                    if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) continue;
+                                    int cin = o / d.Cgout * d.Cgin + c;
+                                    body(n, o, cin, oh, ow, ih, iw, ((o * d.Cgin + c) * g.KernelH + i) * g.KernelW + j);
+                                }
+    }
+
+    private static float[] Rand(int n, int seed) => GradientCheck.Random(new Shape(n), seed).ToArray();
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_and_gradients_match_plain_loops(int n, int cin, int hw, int cout, int k, int s, int p, int g)
+    {
+        var d = Dims(n, cin, hw, cout, k, s, p, g);
+        var x = Rand(d.N * d.InImage, 1);
+        var w = Rand(d.Cout * d.K, 2);
+        var b = Rand(d.Cout, 3);
+        var dy = Rand(d.N * d.OutImage, 4);
+        int ohw = d.P;
+
+        var yRef = new double[d.N * d.OutImage];
+        var dxRef = new double[x.Length];
+        var dwRef = new double[w.Length];
+        ForEachTap(d, (nn, o, c, oh, ow, ih, iw, wi) =>
+        {
+            int yi = (nn * d.Cout + o) * ohw + oh * d.Geo.OutW + ow, xi = ((nn * d.Cin + c) * d.H + ih) * d.W + iw;
+            yRef[yi] += (double)w[wi] * x[xi];
+            dxRef[xi] += (double)w[wi] * dy[yi];
+            dwRef[wi] += (double)x[xi] * dy[yi];
+        });
+        var dbRef = new double[d.Cout];
+        for (int nn = 0; nn < d.N; nn++)
+            for (int o = 0; o < d.Cout; o++)
+                for (int q = 0; q < ohw; q++)
+                {
+                    yRef[(nn * d.Cout + o) * ohw + q] += b[o];
+                    dbRef[o] += dy[(nn * d.Cout + o) * ohw + q];
+                }
+
+        var y = new float[yRef.Length];
+        ConvGemm.Forward(d, x, w, b, y);
+        AssertClose(yRef, y, "forward");
+
+        var yRelu6 = new float[yRef.Length];
+        ConvGemm.Forward(d, x, w, b, yRelu6, 0f, 0.5f);
+        AssertClose(yRef.Select(v => Math.Min(Math.Max(v, 0), 0.5)).ToArray(), yRelu6, "forward + clip");
+
+        var dx = Enumerable.Repeat(1f, x.Length).ToArray(); // accumulates
+        ConvGemm.BackwardData(d, dy, w, dx);
+        AssertClose(dxRef.Select(v => v + 1).ToArray(), dx, "data gradient");
+
+        var dw = Enumerable.Repeat(0.5f, w.Length).ToArray();
+        var db = new float[d.Cout];
+        ConvGemm.BackwardWeight(d, x, dy, dw, db);
+        AssertClose(dwRef.Select(v => v + 0.5).ToArray(), dw, "weight gradient");
+        AssertClose(dbRef, db, "bias gradient");
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        var d = Dims(37, 8, 6, 16, 3, 1, 1, 1);
+        var x = Rand(d.N * d.InImage, 5);
+        var w = Rand(d.Cout * d.K, 6);
+        var dy = Rand(d.N * d.OutImage, 7);
+        (float[], float[], float[]) Run()
+        {
+            var y = new float[d.N * d.OutImage];
+            var dx = new float[x.Length];
+            var dw = new float[w.Length];
+            ConvGemm.Forward(d, x, w, default, y);
+            ConvGemm.BackwardData(d, dy, w, dx);
+            ConvGemm.BackwardWeight(d, x, dy, dw, default);
+            return (y, dx, dw);
+        }
+        var two = Run();
+        int saved = KernelParallel.MaxThreads;
+        KernelParallel.MaxThreads = 1;
+        try
+        {
+            var one = Run();
+            Assert.Equal(one.Item1, two.Item1);
+            Assert.Equal(one.Item2, two.Item2);
+            Assert.Equal(one.Item3, two.Item3);
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+        }
+    }
+
+    private static void AssertClose(double[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double tol = 1e-4 * Math.Abs(expected[i]) + 1e-4;
+            if (Math.Abs(expected[i] - actual[i]) > tol)
+                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]}.");
+        }
+    }
+}
