@@ -31,5 +31,6 @@ public static class Program
         ZooCommand.Create(),
         ProfileCommand.Create(),
         InferCommand.Create(),
+        BenchCommand.Create(),
     ];
 }
