@@ -9,7 +9,7 @@ public sealed record Budget
     /// <summary>Validation images for the sensitivity curves (no training, only that layer factorised).</summary>
     public int SensitivitySamples { get; init; } = 1000;
     /// <summary>Ranks per layer on the sensitivity curve.</summary>
-    public int SensitivityPoints { get; init; } = 5;
+    public int SensitivityPoints { get; init; } = 8;
     /// <summary>Validation images for every constraint check.</summary>
     public int ValidationSamples { get; init; } = 5000;
     public int BatchSize { get; init; } = 64;

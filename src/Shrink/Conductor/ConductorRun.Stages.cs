@@ -10,14 +10,20 @@ internal sealed partial class ConductorRun
     // ---- Stage 1: exploration ----
 
     /// <summary>
-    /// Initial ranks: every layer at its break-even rank, then greedily the notch down that saves the most cost per point
-    /// of predicted drop, while the summed sensitivity stays within <see cref="Stage1Allowance"/> × the allowed drop.
+    /// Initial ranks: every layer at its break-even rank, then <see cref="Descend"/> while the summed sensitivity stays
+    /// within <see cref="Stage1Allowance"/> × the allowed drop.
     /// </summary>
-    private Dictionary<string, int> InitialRanks()
+    private Dictionary<string, int> InitialRanks() =>
+        Descend(Optimised.ToDictionary(l => l.Name, l => l.Ladder[^1]), Stage1Allowance * Math.Max(_c.MaxAccuracyDrop, 0.05));
+
+    /// <summary>
+    /// Greedily takes the notch down that saves the most cost per point of predicted drop, from <paramref name="ranks"/>,
+    /// while the summed no-training sensitivity stays within <paramref name="allowance"/>.
+    /// </summary>
+    private Dictionary<string, int> Descend(IReadOnlyDictionary<string, int> ranks, double allowance)
     {
         var layers = Optimised.ToList();
-        var idx = layers.ToDictionary(l => l.Name, l => l.Top);
-        double allowance = Stage1Allowance * Math.Max(_c.MaxAccuracyDrop, 0.05);
+        var idx = layers.ToDictionary(l => l.Name, l => l.IndexOf(ranks[l.Name]));
         bool size = _c.Objective == Objective.Size;
         double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
         while (true)
@@ -42,6 +48,19 @@ internal sealed partial class ConductorRun
             idx[pick.Name]--;
         }
         return layers.ToDictionary(l => l.Name, l => l.Ladder[idx[l.Name]]);
+    }
+
+    /// <summary>
+    /// After a round that met the constraint with room to spare: descend further until the summed sensitivity, scaled by
+    /// α fitted to the measured rounds, predicts 0.9 × delta.
+    /// </summary>
+    private Dictionary<string, int> Tighten(IReadOnlyDictionary<string, int> ranks)
+    {
+        var next = Descend(ranks, 0.9 * Math.Max(_c.MaxAccuracyDrop, 0.05) / Alpha());
+        if (!next.SequenceEqual(ranks)) return next;
+        // The measurement says there is room the predictor does not see: take the single cheapest notch anyway.
+        return Descend(ranks, SensitivitySum(ranks) + Optimised.Where(l => l.IndexOf(ranks[l.Name]) > 0)
+            .Select(l => l.DropAt(l.IndexOf(ranks[l.Name]) - 1) - l.DropAt(l.IndexOf(ranks[l.Name]))).DefaultIfEmpty(0).Min());
     }
 
     /// <summary>
@@ -99,18 +118,22 @@ internal sealed partial class ConductorRun
             SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample,
             Measured = true, Accuracy = acc, Drop = drop, Accepted = ok, Note = (ok ? "meets the accuracy constraint" : "too much accuracy lost") + (tuneNote is null ? "" : $"; {tuneNote}"),
         });
-        Report("stage1", round, _budget.Stage1Rounds, ok ? $"accepted, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}, relaxing", ranks, acc, drop, ok ? cost : null);
-        bool improves = State.Best is null || acc > State.Best.Accuracy;
-        bool last = round + 1 >= _budget.Stage1Rounds || Relax(ranks).SequenceEqual(ranks);
-        if (!ok && !last)
+        Report("stage1", round, _budget.Stage1Rounds, ok ? $"meets the constraint, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}", ranks, acc, drop, ok ? cost : null);
+        var record = State.History[^1];
+        if (Better(record, State.Best)) Remember(g, record);
+        // Stage 1 searches: a failing round gives rank back (unless a feasible round exists already); a passing round
+        // with room to spare takes more away; it ends when the next ranks were measured before or rounds run out.
+        var next = !ok ? (State.Best is { Accepted: true } ? null : Relax(ranks))
+            : drop < 0.7 * _c.MaxAccuracyDrop ? Tighten(ranks) : null;
+        bool measuredBefore = next is not null && State.History.Any(h => h.Stage == "stage1" && StateRecord.Key(h.Ranks) == StateRecord.Key(next));
+        if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds)
         {
-            if (improves) Remember(g, State.History[^1]);
-            State.Ranks = Relax(ranks);
+            State.Ranks = next;
             State.Step++;
             return;
         }
-        if (!ok && !improves) g = LoadModel(State.BestModel!);
-        else Remember(g, State.History[^1]);
+        ok = State.Best!.Accepted;
+        g = LoadModel(State.BestModel!);
         var best = State.Best!;
         State.Stage1 = Metrics(g, best.Accuracy);
         State.Stage1Met = ok;
@@ -120,9 +143,14 @@ internal sealed partial class ConductorRun
         State.CurrentModel = State.BestModel;
         if (_dir is not null) Onnx.OnnxModel.Save(g, Path.Combine(_dir, Stage1File));
         bool reached = _c.TargetsReached(State.Stage1.SizeMb, State.Stage1.Macs, State.Stage1.LatencyMs);
-        State.Stage = !ok ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
+        // A dry run goes through every stage whatever Stage 1 found: its purpose is to check the setup end to end.
+        State.Stage = !ok && !_c.DryRun ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
         State.Step = 0;
     }
+
+    /// <summary>A feasible round beats an infeasible one; among feasible rounds the cheaper wins, among infeasible the more accurate.</summary>
+    private static bool Better(StateRecord a, StateRecord? b) =>
+        b is null || (a.Accepted && (!b.Accepted || a.CostRatio < b.CostRatio)) || (!a.Accepted && !b.Accepted && a.Accuracy > b.Accuracy);
 
     private void Remember(Graph.Graph g, StateRecord record)
     {
@@ -153,6 +181,12 @@ internal sealed partial class ConductorRun
         var layers = Optimised.ToList();
         var current = State.Ranks;
         var annealer = MakeAnnealer();
+        if (AllNeighboursMeasured(layers, current))
+        {
+            Report("stage2", steps - 1, steps, "annealing ends: every neighbour of the current state was measured from it");
+            State.Stage = "final";
+            return;
+        }
         double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / 0.85);
         double temperature = annealer.Temperature(progress);
         var proposal = annealer.Propose(layers.Select(l => l.IndexOf(current[l.Name])).ToArray(), step);
@@ -172,8 +206,8 @@ internal sealed partial class ConductorRun
         string from = StateRecord.Key(current);
         var known = State.History.LastOrDefault(h => h.Measured && h.Stage == "stage2" && h.From == from && StateRecord.Key(h.Ranks) == key);
         string? screen = known is not null ? $"measured before from here: drop {known.Drop:F2}, {(known.Accepted ? "accepted" : "rejected")}"
-            : predicted > _c.MaxAccuracyDrop + Noise() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise)"
-            : Energy(predictedCost, predicted) > State.CurrentEnergy + 3 * temperature ? "predicted energy too high"
+            : predicted > _c.MaxAccuracyDrop + Noise() + PredictionSlack() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise, +{PredictionSlack():F2} prediction error)"
+            : Energy(predictedCost, predicted - Noise() - PredictionSlack()) > State.CurrentEnergy + 3 * temperature ? "energy too high even if the prediction errs low"
             : null;
         if (screen is not null)
         {
@@ -238,6 +272,34 @@ internal sealed partial class ConductorRun
     {
         double p = Math.Clamp(State.CurrentAccuracy / 100, 0.01, 0.99);
         return 100 * Math.Sqrt(p * (1 - p) / Math.Max(1, _validation.Count));
+    }
+
+    private bool AllNeighboursMeasured(List<LayerChoice> layers, IReadOnlyDictionary<string, int> current)
+    {
+        string from = StateRecord.Key(current);
+        var measured = State.History.Where(h => h.Measured && h.Stage == "stage2" && h.From == from).Select(h => StateRecord.Key(h.Ranks)).ToHashSet();
+        foreach (var l in layers)
+        {
+            int i = l.IndexOf(current[l.Name]);
+            foreach (int j in new[] { i - 1, i + 1 })
+            {
+                if (j < 0 || j > l.Top) continue;
+                var n = new Dictionary<string, int>(current) { [l.Name] = l.Ladder[j] };
+                if (!measured.Contains(StateRecord.Key(n))) return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// How far the predictor may be trusted: until three Stage 2 states are measured, the allowed drop itself (the
+    /// no-training curves say little about what fine-tuning recovers); then the RMS error of its predictions so far.
+    /// </summary>
+    private double PredictionSlack()
+    {
+        var measured = State.History.Where(h => h.Stage == "stage2" && h.Measured).ToList();
+        if (measured.Count < 3) return Math.Max(_c.MaxAccuracyDrop, 0.5);
+        return Math.Sqrt(measured.Average(h => (h.PredictedDrop - h.Drop) * (h.PredictedDrop - h.Drop)));
     }
 
     /// <summary>

@@ -19,6 +19,7 @@ internal sealed partial class ConductorRun
     public const string OriginalFile = "original.onnx";
     public const string ModelFile = "model.onnx";
     public const string Stage1File = "stage1.onnx";
+    private static readonly string[] RunModelPrefixes = ["best", "current", "final"];
     /// <summary>Energy per point of accuracy drop beyond the allowed one (cost ratios are in (0, 1]).</summary>
     public const double Penalty = 1.0;
 
@@ -59,6 +60,7 @@ internal sealed partial class ConductorRun
 
     public OptimizationResult Execute()
     {
+        bool createdDir = _dir is not null && !Directory.Exists(_dir);
         if (_dir is not null)
         {
             Directory.CreateDirectory(_dir);
@@ -73,7 +75,20 @@ internal sealed partial class ConductorRun
             _cache = new FactorCache(_original, _o.CpOptions);
         }
         _teacher = new Executor(_original);
-        if (_state is null) Start();
+        if (_state is null)
+        {
+            try
+            {
+                Start();
+            }
+            catch (ConstraintException) when (_dir is not null)
+            {
+                // Constraints found impossible against the model: leave no trace of a run that never started.
+                File.Delete(Path.Combine(_dir, OriginalFile));
+                if (createdDir && !Directory.EnumerateFileSystemEntries(_dir).Any()) Directory.Delete(_dir);
+                throw;
+            }
+        }
         else Report("resume", 0, 0, $"resuming at {State.Stage} step {State.Step + 1}");
         while (true)
         {
@@ -259,8 +274,10 @@ internal sealed partial class ConductorRun
             var keep = new HashSet<string>(StringComparer.Ordinal) { OriginalFile, ModelFile, Stage1File };
             if (State.CurrentModel is { } c) keep.Add(c);
             if (State.BestModel is { } b) keep.Add(b);
-            foreach (string f in Directory.GetFiles(_dir, "*.onnx"))
-                if (!keep.Contains(Path.GetFileName(f))) File.Delete(f);
+            // Only the run's own numbered models are ever deleted, never other files someone keeps in the folder.
+            foreach (string prefix in RunModelPrefixes)
+                foreach (string f in Directory.GetFiles(_dir, $"{prefix}-*.onnx"))
+                    if (!keep.Contains(Path.GetFileName(f))) File.Delete(f);
         }
         else
         {
@@ -291,6 +308,21 @@ internal sealed partial class ConductorRun
             var r = _cache.Report(l.Name, l.ToLayerRank(ranks[l.Name]));
             return new LayerReportRow(l.Name, l.Kind, true, r.Applied.ToString(), r.ParamsBefore, r.ParamsAfter, r.Note is null ? l.Reason : $"{l.Reason}; {r.Note}");
         }).ToList();
+        // Latency is compared side by side at the end (warm, alternating, the lower of two medians each), not across
+        // the minutes between setup and now.
+        if (_budget.LatencyRuns > 0)
+        {
+            var shape = _original.Inputs[0].Shape.WithBatch(1);
+            double before = double.MaxValue, after = double.MaxValue;
+            for (int k = 0; k < 2; k++)
+            {
+                before = Math.Min(before, Profiler.MeasureLatency(_original, shape, _budget.LatencyRuns).MedianMs);
+                after = Math.Min(after, Profiler.MeasureLatency(model, shape, _budget.LatencyRuns).MedianMs);
+            }
+            State.Original = State.Original! with { LatencyMs = before };
+            if (State.Stage2 is not null) State.Stage2 = State.Stage2 with { LatencyMs = after };
+            else State.Stage1 = State.Stage1! with { LatencyMs = after };
+        }
         var result = State.Stage2 ?? State.Stage1!;
         var unmet = new List<string>();
         double drop = State.Original!.ValidationAccuracy - result.ValidationAccuracy;

@@ -80,8 +80,8 @@ public sealed record LayerChoice
         return Top;
     }
 
-    /// <summary>Ranks 1..<paramref name="max"/> in about <paramref name="notches"/> roughly geometric steps (denser at the low end).</summary>
-    public static int[] MakeLadder(int max, int notches = 16)
+    /// <summary>Ranks 1..<paramref name="max"/> in about <paramref name="notches"/> roughly geometric steps (about 20% apart at the top for max ≈ 80) (denser at the low end).</summary>
+    public static int[] MakeLadder(int max, int notches = 24)
     {
         if (max < 1) return [];
         var set = new SortedSet<int> { 1, max };

@@ -43,6 +43,8 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
     {
         var c = new Constraints { MaxAccuracyDrop = 2, Level = 2, Seed = 0 };
         var lines = new List<string>();
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(Path.Combine(_dir, "mine.onnx"), "someone else's file"); // the run must leave it alone
         var result = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions
         {
             OutputDirectory = _dir, Budget = SmallLeNet.Tiny(stage2Steps: 8), Progress = new Sink(lines),
@@ -62,6 +64,7 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         foreach (string f in new[] { "model.onnx", "report.md", "report.json", "state.json", "original.onnx", "stage1.onnx" })
             Assert.True(File.Exists(Path.Combine(_dir, f)), f);
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        Assert.True(File.Exists(Path.Combine(_dir, "mine.onnx")));
         var reloaded = Shrink.Onnx.OnnxModel.Load(Path.Combine(_dir, "model.onnx"));
         Assert.Equal(result.Model.ParameterCount, reloaded.ParameterCount);
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")))!.AsObject();
