@@ -59,10 +59,11 @@ internal static unsafe class FlatPlane
                 if (n > 0) new ReadOnlySpan<float>(row, n).CopyTo(new Span<float>(ph + ((nint)p * l.Hq + r) * l.Wq + g.PadLeft, n));
                 continue;
             }
-            for (int iw = 0; iw < width; iw++)
+            for (int q = 0; q < l.Sw; q++)
             {
-                int c = iw + g.PadLeft, q = c % l.Sw, k = c / l.Sw;
-                if (k < l.Wq) ph[(((nint)p * l.Sw + q) * l.Hq + r) * l.Wq + k] = row[iw];
+                int iw = ((q - g.PadLeft) % l.Sw + l.Sw) % l.Sw, k = (iw + g.PadLeft) / l.Sw;
+                float* dst = ph + (((nint)p * l.Sw + q) * l.Hq + r) * l.Wq;
+                for (; iw < width && k < l.Wq; iw += l.Sw, k++) dst[k] = row[iw];
             }
         }
     }
@@ -111,6 +112,25 @@ internal static unsafe class FlatPlane
             for (int k = 0; k < taps; k++) acc += w[k] * src[off[k] + t];
             dst[t] = acc;
         }
+    }
+
+    /// <summary>w[k] += Σ_{t &lt; n} d[t]·s[off[k] + t] for 9 taps in one pass (d read once; lanes summed at the end;
+    /// d must be zero from n up to n rounded up to 16, and s readable that far past each offset).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot9(float* d, float* s, int* off, int n, float* w)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
+        float* s0 = s + off[0], s1 = s + off[1], s2 = s + off[2], s3 = s + off[3], s4 = s + off[4], s5 = s + off[5], s6 = s + off[6], s7 = s + off[7], s8 = s + off[8];
+        for (int t = 0; t < n; t += 16)
+        {
+            var v = Vector512.Load(d + t);
+            a0 += v * Vector512.Load(s0 + t); a1 += v * Vector512.Load(s1 + t); a2 += v * Vector512.Load(s2 + t);
+            a3 += v * Vector512.Load(s3 + t); a4 += v * Vector512.Load(s4 + t); a5 += v * Vector512.Load(s5 + t);
+            a6 += v * Vector512.Load(s6 + t); a7 += v * Vector512.Load(s7 + t); a8 += v * Vector512.Load(s8 + t);
+        }
+        w[0] += Vector512.Sum(a0); w[1] += Vector512.Sum(a1); w[2] += Vector512.Sum(a2);
+        w[3] += Vector512.Sum(a3); w[4] += Vector512.Sum(a4); w[5] += Vector512.Sum(a5);
+        w[6] += Vector512.Sum(a6); w[7] += Vector512.Sum(a7); w[8] += Vector512.Sum(a8);
     }
 
     public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, ReadOnlySpan<float> w,
@@ -203,7 +223,7 @@ internal static unsafe class FlatPlane
         {
             fixed (float* px = x, pdy = dy, pdw = dw, pph = ph, pdq = dq)
             {
-                new Span<float>(pdq, l.L).Clear();
+                new Span<float>(pdq, l.L + Slack).Clear();
                 for (int o = 0; o < outC; o++)
                 {
                     if (o % multiplier == 0) Split(px + (nint)(o / multiplier) * height * width, height, width, g, l, pph);
@@ -212,7 +232,8 @@ internal static unsafe class FlatPlane
                         new ReadOnlySpan<float>(go + (nint)oh * g.OutW, g.OutW).CopyTo(new Span<float>(pdq + (nint)oh * l.Wq, g.OutW));
                     var dqs = new ReadOnlySpan<float>(pdq, l.L);
                     float* wo = pdw + (nint)o * taps;
-                    for (int k = 0; k < taps; k++) wo[k] += SpatialVector.Dot(dqs, new ReadOnlySpan<float>(pph + off[k], l.L));
+                    if (taps == 9 && Vector512.IsHardwareAccelerated && !SpatialVector.ForceScalar) Dot9(pdq, pph, off, l.L, wo);
+                    else for (int k = 0; k < taps; k++) wo[k] += SpatialVector.Dot(dqs, new ReadOnlySpan<float>(pph + off[k], l.L));
                 }
             }
         }
