@@ -7,6 +7,45 @@ if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kerne
 // Usage: Shrink.Bench [--quick] [--json] [--no-torch] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
+if (args.Length > 0 && args[0] == "train")
+{
+    // Shrink.Bench train <model> <batch> <steps> [rounds]: images/s (median step) and tracked peak MB per round.
+    int rounds = args.Length > 4 ? int.Parse(args[4]) : 1;
+    for (int i = 0; i < rounds; i++)
+    {
+        var (ips, peak) = Bench.MeasureTraining(args[1], int.Parse(args[2]), int.Parse(args[3]));
+        Console.WriteLine($"{args[1]} train bs{args[2]}: {ips:F1} images/s, peak {peak / 1e6:F0} MB");
+    }
+    return;
+}
+if (args.Length > 0 && args[0] == "dw")
+{
+    // A/B of the depthwise kernels on MobileNet v2's (28×28 input) depthwise convs: row kernel vs flat-plane kernel,
+    // 16 images, one thread, alternating, median of 7.
+    int imgs = 16;
+    foreach (var (c, hw, s) in new[] { (32, 28, 1), (96, 28, 1), (144, 28, 1), (144, 28, 2), (192, 14, 1), (192, 14, 2), (384, 7, 1), (576, 7, 1), (576, 7, 2), (960, 4, 1) })
+    {
+        int o = (hw + 2 - 3) / s + 1;
+        var g = new Shrink.Kernels.Window2d(3, 3, s, s, 1, 1, 1, 1, o, o);
+        var x = new float[imgs * c * hw * hw]; var w = new float[c * 9]; var y = new float[imgs * c * o * o]; var dw = new float[c * 9]; var dx = new float[x.Length];
+        var r = new Random(1); for (int i = 0; i < x.Length; i++) x[i] = r.NextSingle(); for (int i = 0; i < w.Length; i++) w[i] = r.NextSingle(); for (int i = 0; i < y.Length; i++) y[i] = r.NextSingle();
+        int inI = c * hw * hw, outI = c * o * o;
+        double Time(Action a) { var sw = System.Diagnostics.Stopwatch.StartNew(); a(); return sw.Elapsed.TotalMilliseconds; }
+        var t = new List<double>[6]; for (int i = 0; i < 6; i++) t[i] = [];
+        for (int rep = 0; rep < 7; rep++)
+        {
+            t[0].Add(Time(() => { for (int n = 0; n < imgs; n++) Shrink.Kernels.DepthwiseConv.ForwardRows(x.AsSpan(n * inI, inI), c, hw, hw, w, default, 1, g, y.AsSpan(n * outI, outI)); }));
+            t[1].Add(Time(() => { for (int n = 0; n < imgs; n++) Shrink.Kernels.DepthwiseConv.Forward(x.AsSpan(n * inI, inI), c, hw, hw, w, default, 1, g, y.AsSpan(n * outI, outI)); }));
+            t[2].Add(Time(() => { for (int n = 0; n < imgs; n++) Shrink.Kernels.DepthwiseConv.BackwardDataRows(y.AsSpan(n * outI, outI), w, c, hw, hw, 1, g, dx.AsSpan(n * inI, inI)); }));
+            t[3].Add(Time(() => { for (int n = 0; n < imgs; n++) Shrink.Kernels.DepthwiseConv.BackwardData(y.AsSpan(n * outI, outI), w, c, hw, hw, 1, g, dx.AsSpan(n * inI, inI)); }));
+            t[4].Add(Time(() => { for (int n = 0; n < imgs; n++) Shrink.Kernels.DepthwiseConv.BackwardWeightRows(x.AsSpan(n * inI, inI), y.AsSpan(n * outI, outI), c, hw, hw, 1, g, dw); }));
+            t[5].Add(Time(() => { for (int n = 0; n < imgs; n++) Shrink.Kernels.DepthwiseConv.BackwardWeight(x.AsSpan(n * inI, inI), y.AsSpan(n * outI, outI), c, hw, hw, 1, g, dw); }));
+        }
+        double M(List<double> l) { l.Sort(); return l[l.Count / 2]; }
+        Console.WriteLine($"dw {c}x{hw}x{hw} s{s}: fwd {M(t[0]),7:F2} -> {M(t[1]),7:F2} ms  data {M(t[2]),7:F2} -> {M(t[3]),7:F2}  weight {M(t[4]),7:F2} -> {M(t[5]),7:F2}");
+    }
+    return;
+}
 if (args.Length > 0 && args[0] == "convs")
 {
     foreach (var c in Bench.ResNet18Convs())

@@ -33,6 +33,56 @@ public static unsafe class Activation
         }
     }
 
+    /// <summary>dx += (lo &lt; y &lt; hi ? dy : 0), with y = clamp(x, lo, hi) the forward output (the same mask as
+    /// lo &lt; x &lt; hi; NaN passes no gradient). Accumulates into dx.</summary>
+    public static void ClipBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, float lo, float hi, Span<float> dx)
+    {
+        if (dy.Length < y.Length || dx.Length < y.Length) throw new ArgumentException("ClipBackward: length mismatch.");
+        fixed (float* py = y, pdy = dy, pdx = dx)
+        {
+            var body = new ClipGradBody { Y = py, G = pdy, Dx = pdx, N = y.Length, Lo = lo, Hi = hi };
+            int chunks = (y.Length + Chunk - 1) / Chunk;
+            if (chunks <= 2) for (int i = 0; i < chunks; i++) body.Invoke(i);
+            else KernelParallel.For(chunks, ref body);
+        }
+    }
+
+    private struct ClipGradBody : IParallelBody
+    {
+        public float* Y, G, Dx;
+        public int N;
+        public float Lo, Hi;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int index)
+        {
+            int start = index * Chunk, n = Math.Min(Chunk, N - start);
+            float* y = Y + start, g = G + start, d = Dx + start;
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                Vector512<float> l = Vector512.Create(Lo), h = Vector512.Create(Hi);
+                for (; i + 16 <= n; i += 16)
+                {
+                    var v = Vector512.Load(y + i);
+                    var m = Vector512.GreaterThan(v, l) & Vector512.LessThan(v, h);
+                    Vector512.Store(Vector512.Load(d + i) + (Vector512.Load(g + i) & m), d + i);
+                }
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                Vector256<float> l = Vector256.Create(Lo), h = Vector256.Create(Hi);
+                for (; i + 8 <= n; i += 8)
+                {
+                    var v = Vector256.Load(y + i);
+                    var m = Vector256.GreaterThan(v, l) & Vector256.LessThan(v, h);
+                    Vector256.Store(Vector256.Load(d + i) + (Vector256.Load(g + i) & m), d + i);
+                }
+            }
+            for (; i < n; i++) d[i] += y[i] > Lo && y[i] < Hi ? g[i] : 0f;
+        }
+    }
+
     /// <summary>dst = clamp(a + b, lo, hi) element-wise (dst may equal a or b).</summary>
     public static void AddClamp(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float lo, float hi, Span<float> dst)
     {

@@ -15,6 +15,14 @@ public static class DepthwiseConv
     public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, ReadOnlySpan<float> w,
         ReadOnlySpan<float> bias, int multiplier, in Window2d g, Span<float> y)
     {
+        if (FlatPlane.Usable(g)) FlatPlane.Forward(x, channels, height, width, w, bias, multiplier, g, y);
+        else ForwardRows(x, channels, height, width, w, bias, multiplier, g, y);
+    }
+
+    /// <summary>The row-by-row kernel (used when the flat-plane kernel's scratch would be unreasonably large).</summary>
+    internal static void ForwardRows(ReadOnlySpan<float> x, int channels, int height, int width, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> bias, int multiplier, in Window2d g, Span<float> y)
+    {
         int outC = channels * multiplier, outHw = g.OutH * g.OutW, taps = g.KernelH * g.KernelW;
         Check(x, channels, height, width, w, outC, taps, y.Length, outHw);
         int sw = g.StrideW, pw = (width + sw - 1) / sw;
@@ -96,6 +104,14 @@ public static class DepthwiseConv
     public static void BackwardData(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int channels, int height, int width,
         int multiplier, in Window2d g, Span<float> dx)
     {
+        if (g.StrideH == 1 && g.StrideW == 1 && FlatPlane.Usable(g)) FlatPlane.BackwardData(dy, w, channels, height, width, multiplier, g, dx);
+        else BackwardDataRows(dy, w, channels, height, width, multiplier, g, dx);
+    }
+
+    /// <summary>The row-by-row data gradient (strided convs).</summary>
+    internal static void BackwardDataRows(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int channels, int height, int width,
+        int multiplier, in Window2d g, Span<float> dx)
+    {
         int outC = channels * multiplier, outHw = g.OutH * g.OutW, taps = g.KernelH * g.KernelW;
         Check(dx, channels, height, width, w, outC, taps, dy.Length, outHw);
         int sw = g.StrideW, pw = (width + sw - 1) / sw;
@@ -143,6 +159,14 @@ public static class DepthwiseConv
     public static void BackwardWeight(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int channels, int height, int width,
         int multiplier, in Window2d g, Span<float> dw)
     {
+        if (FlatPlane.Usable(g)) FlatPlane.BackwardWeight(x, dy, channels, height, width, multiplier, g, dw);
+        else BackwardWeightRows(x, dy, channels, height, width, multiplier, g, dw);
+    }
+
+    /// <summary>The row-by-row weight gradient.</summary>
+    internal static void BackwardWeightRows(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int channels, int height, int width,
+        int multiplier, in Window2d g, Span<float> dw)
+    {
         int outC = channels * multiplier, outHw = g.OutH * g.OutW, taps = g.KernelH * g.KernelW;
         Check(x, channels, height, width, dw, outC, taps, dy.Length, outHw);
         int sw = g.StrideW, pw = (width + sw - 1) / sw;
@@ -186,7 +210,7 @@ public static class DepthwiseConv
         }
     }
 
-    private static void Check(ReadOnlySpan<float> x, int channels, int height, int width, ReadOnlySpan<float> w,
+    internal static void Check(ReadOnlySpan<float> x, int channels, int height, int width, ReadOnlySpan<float> w,
         int outC, int taps, int yLength, int outHw)
     {
         if (x.Length < channels * height * width || w.Length < outC * taps || yLength < outC * outHw)

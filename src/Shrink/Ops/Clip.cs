@@ -10,19 +10,25 @@ public sealed class Clip : UnaryElementwise
 
     public override string OpType => "Clip";
 
+    /// <summary>The mask Min &lt; x &lt; Max equals Min &lt; y &lt; Max, so backward reads only the output (the input — often a
+    /// batch-norm output — can be released during forward).</summary>
+    public override bool BackwardReadsInput(int index) => false;
+
     public override string Attributes =>
         string.Join(' ', new[] { Min != float.MinValue ? $"min={Min}" : "", Max != float.MaxValue ? $"max={Max}" : "" }.Where(s => s.Length > 0));
 
-    protected override void Compute(ReadOnlySpan<float> x, Span<float> y)
+    protected override void Compute(ReadOnlySpan<float> x, Span<float> y) => Kernels.Activation.Clamp(x, y, 0f, Min, Max);
+
+    public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
+        ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads)
     {
-        TensorPrimitives.Max(x, Min, y);
-        TensorPrimitives.Min(y, Max, y);
+        if (inputGrads[0] is { } dx) Kernels.Activation.ClipBackward(outputs[0].Span, outputGrads[0].Span, Min, Max, dx.Span);
     }
 
     protected override void AccumulateGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy,
         Span<float> dx, Span<float> scratch)
     {
         for (int i = 0; i < dx.Length; i++)
-            if (x[i] > Min && x[i] < Max) dx[i] += dy[i];
+            if (y[i] > Min && y[i] < Max) dx[i] += dy[i];
     }
 }

@@ -13,6 +13,10 @@ public class DepthwiseConvTests
                 foreach (var (kh, kw, s, p, d, m) in new[] { (3, 3, 1, 1, 1, 1), (3, 3, 2, 1, 1, 1), (3, 1, 1, 1, 1, 1), (1, 3, 1, 1, 1, 2), (5, 5, 1, 2, 2, 1), (3, 3, 2, 0, 1, 2) })
                     foreach (int n in new[] { 1, 3 })
                         if (n == 1 || c == 5) yield return [n, c, hw, kh, kw, s, p, d, m];
+        // MobileNet-sized planes for the flat-plane kernel: 28×30, 14×16, 4×6 maps, stride 1 and 2, pads 0–2.
+        foreach (int hw in new[] { 4, 14, 28 })
+            foreach (var (kh, kw, s, p, d, m) in new[] { (3, 3, 1, 1, 1, 1), (3, 3, 2, 1, 1, 1), (3, 3, 1, 0, 1, 1), (3, 3, 1, 2, 1, 3), (5, 5, 2, 2, 1, 1), (1, 7, 1, 3, 1, 1), (3, 3, 3, 1, 2, 1) })
+                yield return [2, 6, hw, kh, kw, s, p, d, m];
     }
 
     [Theory]
