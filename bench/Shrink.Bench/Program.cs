@@ -18,6 +18,41 @@ if (args.Length > 0 && args[0] == "convs")
     }
     return;
 }
+if (args.Length > 0 && args[0] == "ab")
+{
+    // ab <model> <batch> [rounds] [runs]: one executor; alternates weights pre-packed / repacked per round (same process).
+    string model = args.Length > 1 ? args[1] : "resnet18";
+    int batch = args.Length > 2 ? int.Parse(args[2]) : 1;
+    int rounds = args.Length > 3 ? int.Parse(args[3]) : 6;
+    int runs = args.Length > 4 ? int.Parse(args[4]) : 30;
+    var graph = ModelZoo.Create(model);
+    var ex = new Executor(graph);
+    var x = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
+    Init.Uniform(x, -1, 1, new Random(3));
+    var med = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+    for (int r = 0; r < 2 * rounds; r++)
+    {
+        bool on = r % 2 == 0;
+        Shrink.Kernels.ConvGemm.UsePrepacked = on;
+        for (int i = 0; i < 3; i++) ex.Run(x);
+        var t = new List<double>();
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            ex.Run(x);
+            t.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        t.Sort();
+        med[on].Add(t[t.Count / 2]);
+    }
+    Shrink.Kernels.ConvGemm.UsePrepacked = true;
+    foreach (var on in new[] { false, true })
+    {
+        var l = med[on].OrderBy(v => v).ToList();
+        Console.WriteLine($"{model} bs{batch} prepacked={on}: median of round medians {l[l.Count / 2]:F2} ms; rounds {string.Join(" ", med[on].Select(v => v.ToString("F2")))}");
+    }
+    return;
+}
 if (args.Length > 0 && args[0] == "profile")
 {
     string model = args.Length > 1 ? args[1] : "resnet18";

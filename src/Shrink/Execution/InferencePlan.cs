@@ -15,6 +15,8 @@ namespace Shrink.Execution;
 /// <item>Flatten, Reshape, Identity and Dropout as views (no copy);</item>
 /// <item>activation buffers reused by liveness (a value's buffer is free after its last reader), element-wise steps
 /// in place when their input dies there; buffers are allocated once per input shape (<see cref="ShapePlan"/>);</item>
+/// <item>convolution weights packed once in the GEMM's panel layout (<see cref="PackedMatrix"/>), so a run never
+/// repacks them;</item>
 /// <item>batch 1 parallelises inside each layer (the conv GEMM splits over threads; depthwise over channels).</item>
 /// </list>
 /// Folded weights are a snapshot of the parameters when the plan is built: build a new plan (a new
@@ -85,6 +87,9 @@ public sealed class InferencePlan
         float lo, float hi) : Step(node.Name, kind, [node.Inputs[0]], [output])
     {
         public float[] Weight { get; } = weight;
+        /// <summary>The weight matrix packed once for the GEMM (null for depthwise convs); a snapshot like <see cref="Weight"/>.</summary>
+        public PackedMatrix[]? Packed { get; } = conv.Group > 1 && weightShape[1] == 1 || weight.Length == 0 ? null
+            : ConvGemm.PackWeights(weightShape[0], conv.Group, weight.Length / weightShape[0], weight);
         public float[]? Bias { get; } = bias;
         public float Lo { get; set; } = lo;
         public float Hi { get; set; } = hi;
@@ -95,7 +100,7 @@ public sealed class InferencePlan
         public override void Run(Tensor[] inputs, Tensor[] outputs, OpContext ctx)
         {
             var d = conv.Measure(inputs[0].Shape, weightShape, outputs[0].Shape);
-            ConvGemm.Forward(d, inputs[0].Span, Weight, Bias, outputs[0].Span, Lo, Hi);
+            ConvGemm.Forward(d, inputs[0].Span, Weight, Bias, outputs[0].Span, Lo, Hi, Packed);
         }
     }
 
