@@ -4,7 +4,7 @@ using Shrink.Tensors;
 using Shrink.Zoo;
 
 if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kernels.KernelParallel.MaxThreads = int.Parse(th);
-// Usage: Shrink.Bench [--quick] [--json] [--no-torch] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
+// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "convs")
@@ -104,5 +104,10 @@ if (args.Length > 0 && args[0] == "profile")
     Console.WriteLine(timer.Detail(25));
     return;
 }
-var result = Bench.RunAll(new BenchOptions { Quick = args.Contains("--quick"), Torch = !args.Contains("--no-torch") });
+int roundsArg = Array.IndexOf(args, "--rounds");
+var result = Bench.RunAll(new BenchOptions
+{
+    Quick = args.Contains("--quick"), Torch = !args.Contains("--no-torch"), InferenceOnly = args.Contains("--infer-only"),
+    Rounds = roundsArg >= 0 && roundsArg + 1 < args.Length ? int.Parse(args[roundsArg + 1]) : null,
+});
 if (args.Contains("--json")) Console.WriteLine(result.ToJson().ToJsonString());

@@ -24,6 +24,12 @@ public sealed record BenchOptions
     /// <summary>Explicit path of tools/bench_torch.py; otherwise searched upwards from the working and base directories.</summary>
     public string? TorchScript { get; init; }
 
+    /// <summary>Only the model inference section (throughput at <see cref="InferBatch"/>, batch-1 latency), for latency work.</summary>
+    public bool InferenceOnly { get; init; }
+
+    /// <summary>Rounds of the model sections (default 1 quick, else 3).</summary>
+    public int? Rounds { get; init; }
+
     public int TrainBatch { get; init; } = 128;
     public int InferBatch { get; init; } = 128;
 
@@ -120,7 +126,11 @@ public static class Bench
         }
         static double? T(JsonObject? r, string key) => r?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
 
-        var torch = Torch("sgemm");
+        JsonObject? torch = null;
+        int rounds = options.Rounds ?? (options.Quick ? 1 : 3);
+        if (!options.InferenceOnly)
+        {
+        torch = Torch("sgemm");
         log.WriteLine("bench: SGEMM...");
         foreach (var (m, n, k) in GemmShapes)
         {
@@ -141,7 +151,6 @@ public static class Bench
         }
 
         // Models: PyTorch and Shrink alternate per model, over several rounds; each side's median over the rounds.
-        int rounds = options.Quick ? 1 : 3;
         foreach (string model in new[] { "resnet18", "vgg11" })
         {
             log.WriteLine($"bench: {model} training step (batch {options.TrainBatch}), {rounds} round(s)...");
@@ -162,6 +171,7 @@ public static class Bench
             rows.Add(new BenchRow("train", $"{model} bs{options.TrainBatch}", "images/s", MedianOf(ours), theirs.Count > 0 ? MedianOf(theirs) : null, true));
             rows.Add(new BenchRow("memory", $"{model} train peak", "MB", peak / 1e6, torchPeak, false));
             log.WriteLine($"  median {MedianOf(ours):F1} images/s, peak {peak / 1e6:F0} MB (torch {(theirs.Count > 0 ? MedianOf(theirs).ToString("F1") : "-")} images/s, {torchPeak?.ToString("F0") ?? "-"} MB)");
+        }
         }
 
         foreach (string model in new[] { "resnet18", "vgg11" })

@@ -100,6 +100,28 @@ public class InferencePlanTests
     }
 
     [Fact]
+    public void Prepacked_weights_give_the_same_bits_as_repacking()
+    {
+        // The plan packs each conv's folded weights once; the repacking path (switch off) must give identical outputs.
+        var g = ModelZoo.Create("resnet18", new ZooInput(1, 12, 12, 10));
+        RandomiseNorms(g, new Random(4));
+        var executor = new Executor(g);
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var x = new Tensor(new Shape(batch, 1, 12, 12));
+            Init.Uniform(x, -1, 1, new Random(5 + batch));
+            var packed = executor.Run(x);
+            bool saved = Shrink.Kernels.ConvGemm.UsePrepacked;
+            Shrink.Kernels.ConvGemm.UsePrepacked = false;
+            Tensor repacked;
+            try { repacked = executor.Run(x); }
+            finally { Shrink.Kernels.ConvGemm.UsePrepacked = saved; }
+            Assert.Equal(repacked.ToArray(), packed.ToArray());
+            AssertClose(Plain(g, x), packed, $"resnet18 batch {batch}");
+        }
+    }
+
+    [Fact]
     public void Resnet_block_fuses_and_reuses_buffers()
     {
         var g = ModelZoo.Create("resnet18", new ZooInput(1, 12, 12, 10));
