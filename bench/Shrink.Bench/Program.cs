@@ -18,6 +18,25 @@ if (args.Length > 0 && args[0] == "convs")
     }
     return;
 }
+if (args.Length > 0 && args[0] == "parts")
+{
+    // parts: batch-1 im2col vs pre-packed GEMM time per ResNet-18 3×3 conv shape (cin, hw, cout, stride).
+    foreach (var (cin, hw, cout, s) in new[] { (64, 28, 64, 1), (64, 28, 128, 2), (128, 14, 128, 1), (256, 7, 256, 1), (512, 4, 512, 1) })
+    {
+        int o = (hw + 2 - 3) / s + 1, k = cin * 9, n = o * o;
+        var geo = new Shrink.Kernels.Window2d(3, 3, s, s, 1, 1, 1, 1, o, o);
+        var x = new float[cin * hw * hw]; var col = new float[k * n]; var w = new float[cout * k]; var y = new float[cout * n];
+        new Random(1).NextBytes(new byte[1]);
+        for (int i = 0; i < w.Length; i++) w[i] = (i % 7) * 0.01f;
+        var pw = Shrink.Kernels.Gemm.PackA(false, cout, k, w, 0, k);
+        double T(Action a) { for (int i = 0; i < 3; i++) a(); var t = new List<double>(); for (int r = 0; r < 41; r++) { var sw = System.Diagnostics.Stopwatch.StartNew(); a(); t.Add(sw.Elapsed.TotalMilliseconds); } t.Sort(); return t[20]; }
+        double ti = T(() => Shrink.Kernels.Im2Col.Forward(x, cin, hw, hw, geo, col, n));
+        double tg = T(() => Shrink.Kernels.Gemm.Sgemm(pw, false, n, 1f, col, n, 0f, y, n));
+        double tu = T(() => Shrink.Kernels.Gemm.Sgemm(false, false, cout, n, k, 1f, w, k, col, n, 0f, y, n));
+        Console.WriteLine($"{cin}x{hw}->{cout} s{s}: im2col {ti:F3} ms, prepacked gemm {tg:F3} ms ({2.0 * cout * n * k / tg / 1e6:F0} GF/s), unpacked {tu:F3} ms");
+    }
+    return;
+}
 if (args.Length > 0 && args[0] == "ab")
 {
     // ab <model> <batch> [rounds] [runs]: one executor; alternates weights pre-packed / repacked per round (same process).
