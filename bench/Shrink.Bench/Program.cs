@@ -4,7 +4,7 @@ using Shrink.Tensors;
 using Shrink.Zoo;
 
 if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kernels.KernelParallel.MaxThreads = int.Parse(th);
-// Usage: Shrink.Bench [--quick] [--json] [--no-torch] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
+// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "train")
@@ -54,6 +54,60 @@ if (args.Length > 0 && args[0] == "convs")
         double b = Bench.MeasureConvBackward(c, quick: true);
         double gflop = 2.0 * 128 * c.Cout * Math.Pow((c.H + 2 * c.Pad - c.Kernel) / c.Stride + 1, 2) * c.Cin * c.Kernel * c.Kernel / 1e9;
         Console.WriteLine($"{c.Key,-24} fwd {f,8:F2} ms ({gflop / f * 1000,6:F1} GF/s)  bwd {b,8:F2} ms ({2 * gflop / b * 1000,6:F1} GF/s)");
+    }
+    return;
+}
+if (args.Length > 0 && args[0] == "parts")
+{
+    // parts: batch-1 im2col vs pre-packed GEMM time per ResNet-18 3×3 conv shape (cin, hw, cout, stride).
+    foreach (var (cin, hw, cout, s) in new[] { (64, 28, 64, 1), (64, 28, 128, 2), (128, 14, 128, 1), (256, 7, 256, 1), (512, 4, 512, 1) })
+    {
+        int o = (hw + 2 - 3) / s + 1, k = cin * 9, n = o * o;
+        var geo = new Shrink.Kernels.Window2d(3, 3, s, s, 1, 1, 1, 1, o, o);
+        var x = new float[cin * hw * hw]; var col = new float[k * n]; var w = new float[cout * k]; var y = new float[cout * n];
+        new Random(1).NextBytes(new byte[1]);
+        for (int i = 0; i < w.Length; i++) w[i] = (i % 7) * 0.01f;
+        var pw = Shrink.Kernels.Gemm.PackA(false, cout, k, w, 0, k);
+        double T(Action a) { for (int i = 0; i < 3; i++) a(); var t = new List<double>(); for (int r = 0; r < 41; r++) { var sw = System.Diagnostics.Stopwatch.StartNew(); a(); t.Add(sw.Elapsed.TotalMilliseconds); } t.Sort(); return t[20]; }
+        double ti = T(() => Shrink.Kernels.Im2Col.Forward(x, cin, hw, hw, geo, col, n));
+        double tg = T(() => Shrink.Kernels.Gemm.Sgemm(pw, false, n, 1f, col, n, 0f, y, n));
+        double tu = T(() => Shrink.Kernels.Gemm.Sgemm(false, false, cout, n, k, 1f, w, k, col, n, 0f, y, n));
+        Console.WriteLine($"{cin}x{hw}->{cout} s{s}: im2col {ti:F3} ms, prepacked gemm {tg:F3} ms ({2.0 * cout * n * k / tg / 1e6:F0} GF/s), unpacked {tu:F3} ms");
+    }
+    return;
+}
+if (args.Length > 0 && args[0] == "ab")
+{
+    // ab <model> <batch> [rounds] [runs]: one executor; alternates weights pre-packed / repacked per round (same process).
+    string model = args.Length > 1 ? args[1] : "resnet18";
+    int batch = args.Length > 2 ? int.Parse(args[2]) : 1;
+    int rounds = args.Length > 3 ? int.Parse(args[3]) : 6;
+    int runs = args.Length > 4 ? int.Parse(args[4]) : 30;
+    var graph = ModelZoo.Create(model);
+    var ex = new Executor(graph);
+    var x = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
+    Init.Uniform(x, -1, 1, new Random(3));
+    var med = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+    for (int r = 0; r < 2 * rounds; r++)
+    {
+        bool on = r % 2 == 0;
+        Shrink.Kernels.ConvGemm.UsePrepacked = on;
+        for (int i = 0; i < 3; i++) ex.Run(x);
+        var t = new List<double>();
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            ex.Run(x);
+            t.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        t.Sort();
+        med[on].Add(t[t.Count / 2]);
+    }
+    Shrink.Kernels.ConvGemm.UsePrepacked = true;
+    foreach (var on in new[] { false, true })
+    {
+        var l = med[on].OrderBy(v => v).ToList();
+        Console.WriteLine($"{model} bs{batch} prepacked={on}: median of round medians {l[l.Count / 2]:F2} ms; rounds {string.Join(" ", med[on].Select(v => v.ToString("F2")))}");
     }
     return;
 }
@@ -108,5 +162,10 @@ if (args.Length > 0 && args[0] == "profile")
     Console.WriteLine(timer.Detail(25));
     return;
 }
-var result = Bench.RunAll(new BenchOptions { Quick = args.Contains("--quick"), Torch = !args.Contains("--no-torch") });
+int roundsArg = Array.IndexOf(args, "--rounds");
+var result = Bench.RunAll(new BenchOptions
+{
+    Quick = args.Contains("--quick"), Torch = !args.Contains("--no-torch"), InferenceOnly = args.Contains("--infer-only"),
+    Rounds = roundsArg >= 0 && roundsArg + 1 < args.Length ? int.Parse(args[roundsArg + 1]) : null,
+});
 if (args.Contains("--json")) Console.WriteLine(result.ToJson().ToJsonString());

@@ -15,6 +15,8 @@ namespace Shrink.Execution;
 /// <item>Flatten, Reshape, Identity and Dropout as views (no copy);</item>
 /// <item>activation buffers reused by liveness (a value's buffer is free after its last reader), element-wise steps
 /// in place when their input dies there; buffers are allocated once per input shape (<see cref="ShapePlan"/>);</item>
+/// <item>convolution weights packed once in the GEMM's panel layout (<see cref="PackedMatrix"/>), so a run never
+/// repacks them;</item>
 /// <item>batch 1 parallelises inside each layer (the conv GEMM splits over threads; depthwise over channels).</item>
 /// </list>
 /// Folded weights are a snapshot of the parameters when the plan is built: build a new plan (a new
@@ -85,6 +87,9 @@ public sealed class InferencePlan
         float lo, float hi) : Step(node.Name, kind, [node.Inputs[0]], [output])
     {
         public float[] Weight { get; } = weight;
+        /// <summary>The weight matrix packed once for the GEMM (null for depthwise convs); a snapshot like <see cref="Weight"/>.</summary>
+        public PackedMatrix[]? Packed { get; } = conv.Group > 1 && weightShape[1] == 1 || weight.Length == 0 ? null
+            : ConvGemm.PackWeights(weightShape[0], conv.Group, weight.Length / weightShape[0], weight);
         public float[]? Bias { get; } = bias;
         public float Lo { get; set; } = lo;
         public float Hi { get; set; } = hi;
@@ -95,7 +100,48 @@ public sealed class InferencePlan
         public override void Run(Tensor[] inputs, Tensor[] outputs, OpContext ctx)
         {
             var d = conv.Measure(inputs[0].Shape, weightShape, outputs[0].Shape);
-            ConvGemm.Forward(d, inputs[0].Span, Weight, Bias, outputs[0].Span, Lo, Hi);
+            ConvGemm.Forward(d, inputs[0].Span, Weight, Bias, outputs[0].Span, Lo, Hi, Packed);
+        }
+    }
+
+    /// <summary>ONNX Gemm whose B input is a parameter (Linear): Y = alpha·op(A)·op(B) + beta·C computed as
+    /// Yᵀ = alpha·op(B)ᵀ·op(A)ᵀ + beta·Cᵀ with op(B)ᵀ packed once (a snapshot, like the conv weights). Each element is the
+    /// same multiply-add chain as the op's GEMM (the GEMV paths at batch 1 are the very same calls), so the bits match.</summary>
+    private sealed class GemmStep(Node node, Ops.Gemm op, PackedMatrix packed) : Step(node.Name, "gemm", node.Inputs.ToArray(), node.Outputs.ToArray())
+    {
+        private float[]? _t;
+
+        public override Shape[] InferShapes(Shape[] inputs) => Shrink.Graph.Graph.InferNodeShapes(node, op, inputs);
+
+        public override void Run(Tensor[] inputs, Tensor[] outputs, OpContext ctx)
+        {
+            if (!ConvGemm.UsePrepacked || packed.Level != Kernels.Gemm.ActiveLevel)
+            {
+                op.Forward(ctx, inputs, outputs);
+                return;
+            }
+            var (a, y) = (inputs[0], outputs[0]);
+            int m = y.Shape[0], n = y.Shape[1];
+            float beta = 0;
+            bool hasC = inputs.Length == 3 && op.Beta != 0;
+            if (hasC) Broadcast.To(inputs[2], y);
+            if (m == 1)
+            {
+                // Yᵀ (n×1) has Y's layout.
+                if (hasC) beta = op.Beta;
+                Kernels.Gemm.Sgemm(packed, !op.TransA, 1, op.Alpha, a.Span, a.Shape[1], beta, y.Span, 1);
+                return;
+            }
+            if (_t == null || _t.Length < m * n) _t = new float[m * n];
+            var t = _t.AsSpan(0, m * n);
+            var ys = y.Span;
+            if (hasC)
+            {
+                beta = op.Beta;
+                for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) t[j * m + i] = ys[i * n + j];
+            }
+            Kernels.Gemm.Sgemm(packed, !op.TransA, m, op.Alpha, a.Span, a.Shape[1], beta, t, m);
+            for (int j = 0; j < n; j++) for (int i = 0; i < m; i++) ys[i * n + j] = t[j * m + i];
         }
     }
 
@@ -173,6 +219,15 @@ public sealed class InferencePlan
                     kind += "+" + act.OpType.ToLowerInvariant();
                 }
                 _steps.Add(new ConvStep(node, kind, conv, output, w.Shape, weight, bias, lo, hi));
+                continue;
+            }
+            if (node.Op is Ops.Gemm gemm && node.Inputs[0].Parameter is null && IsParam(node, 1) && node.Inputs[1].Parameter!.Data.Shape.Rank == 2
+                && node.Inputs[1].Parameter!.Data.Length > 0)
+            {
+                var w = node.Inputs[1].Parameter!.Data;
+                int rows = gemm.TransB ? w.Shape[0] : w.Shape[1], depth = gemm.TransB ? w.Shape[1] : w.Shape[0];
+                // op(B)ᵀ is rows×depth: W itself when TransB, else Wᵀ.
+                _steps.Add(new GemmStep(node, gemm, Kernels.Gemm.PackA(!gemm.TransB, rows, depth, w.ToArray(), 0, w.Shape[1])));
                 continue;
             }
             if (node.Op is Add && node.Inputs.All(v => v.Parameter is null) && node.Inputs[0].Shape == node.Inputs[1].Shape)

@@ -53,7 +53,25 @@ public static unsafe class ConvGemm
 
     /// <summary>y = clamp(conv(x, w) + bias, lo, hi) (bias may be empty; lo/hi ±∞ for no activation). Overwrites y.</summary>
     public static void Forward(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
-        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity) => Forward(d, x, w, bias, y, lo, hi, null);
+
+    /// <summary>SHRINK_NO_PREPACK=1 (or this switch, for in-process A/B timing) ignores pre-packed weights.</summary>
+    internal static bool UsePrepacked = Environment.GetEnvironmentVariable("SHRINK_NO_PREPACK") != "1";
+
+    /// <summary>Pre-packs w [Cout, Cin/G·kh·kw] for <see cref="Forward(in ConvDims, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, float, float, PackedMatrix[])"/>:
+    /// one packed matrix per group (depthwise convs use no GEMM: do not pack them). The array is referenced, not copied: keep it unchanged.</summary>
+    public static PackedMatrix[]? PackWeights(int cout, int groups, int k, float[] w)
+    {
+        int cg = cout / groups;
+        var packed = new PackedMatrix[groups];
+        for (int g = 0; g < groups; g++) packed[g] = Gemm.PackA(false, cg, k, w, g * cg * k, k);
+        return packed;
+    }
+
+    /// <summary>As the overload without <paramref name="packed"/>, with the weights also given pre-packed (one matrix per
+    /// group, from <see cref="PackWeights"/>): inference then never repacks them. Results are bitwise the same.</summary>
+    public static void Forward(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        float lo, float hi, PackedMatrix[]? packed)
     {
         if (x.Length < (long)d.N * d.InImage || y.Length < (long)d.N * d.OutImage || w.Length < (long)d.Cout * d.K || (!bias.IsEmpty && bias.Length < d.Cout))
             throw new ArgumentException($"Conv: buffers too small for {d}.");
@@ -61,6 +79,9 @@ public static unsafe class ConvGemm
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
             var body = new ForwardBody { D = d, X = px, Wt = pw, Bias = bias.IsEmpty ? null : pb, Y = py, Lo = lo, Hi = hi };
+            if (packed != null && UsePrepacked && !d.Depthwise && packed.Length == d.Groups && packed[0].Rows == d.Cgout && packed[0].Cols == d.K
+                && packed[0].Level == Gemm.ActiveLevel)
+                body.Packed = packed;
             if (d.Depthwise)
             {
                 body.Slices = d.N >= KernelParallel.MaxThreads ? d.N : Math.Min(d.Cin, 4 * KernelParallel.MaxThreads);
@@ -81,6 +102,7 @@ public static unsafe class ConvGemm
         public float* X, Wt, Bias, Y;
         public float Lo, Hi;
         public int Nb, Slices;
+        public PackedMatrix[]? Packed;
 
         public readonly void Invoke(int index)
         {
@@ -114,7 +136,10 @@ public static unsafe class ConvGemm
                 if (direct)
                 {
                     float* yg = Y + (nint)n0 * d.OutImage + (nint)g * d.Cgout * d.P;
-                    GemmSmallN.Multiply(d.Cgout, cols, k, wg, k, b, cols, yg, d.P); // packed GEMM unless the map is tiny
+                    if (Packed != null)
+                        Gemm.Sgemm(Packed[g], false, cols, 1f, new ReadOnlySpan<float>(b, (int)((long)(k - 1) * cols + cols)), cols, 0f,
+                            new Span<float>(yg, (int)((long)(d.Cgout - 1) * d.P + cols)), d.P);
+                    else GemmSmallN.Multiply(d.Cgout, cols, k, wg, k, b, cols, yg, d.P); // packed GEMM unless the map is tiny
                     for (int o = 0; o < d.Cgout; o++)
                     {
                         float* row = yg + (nint)o * d.P;
@@ -123,7 +148,10 @@ public static unsafe class ConvGemm
                 }
                 else
                 {
-                    Gemm.Sgemm(false, false, d.Cgout, cols, k, 1f, new ReadOnlySpan<float>(wg, d.Cgout * k), k,
+                    if (Packed != null)
+                        Gemm.Sgemm(Packed[g], false, cols, 1f, new ReadOnlySpan<float>(b, (int)((long)(k - 1) * cols + cols)), cols, 0f,
+                            new Span<float>(tmp, d.Cgout * cols), cols);
+                    else Gemm.Sgemm(false, false, d.Cgout, cols, k, 1f, new ReadOnlySpan<float>(wg, d.Cgout * k), k,
                         new ReadOnlySpan<float>(b, (int)((long)(k - 1) * cols + cols)), cols, 0f, new Span<float>(tmp, d.Cgout * cols), cols);
                     for (int i = 0; i < nb; i++)
                     {

@@ -24,6 +24,12 @@ public sealed record BenchOptions
     /// <summary>Explicit path of tools/bench_torch.py; otherwise searched upwards from the working and base directories.</summary>
     public string? TorchScript { get; init; }
 
+    /// <summary>Only the model inference section (throughput at <see cref="InferBatch"/>, batch-1 latency), for latency work.</summary>
+    public bool InferenceOnly { get; init; }
+
+    /// <summary>Rounds of the model sections (default 1 quick, else 3).</summary>
+    public int? Rounds { get; init; }
+
     public int TrainBatch { get; init; } = 128;
     public int InferBatch { get; init; } = 128;
 
@@ -120,48 +126,52 @@ public static class Bench
         }
         static double? T(JsonObject? r, string key) => r?[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
 
-        var torch = Torch("sgemm");
-        log.WriteLine("bench: SGEMM...");
-        foreach (var (m, n, k) in GemmShapes)
+        JsonObject? torch = null;
+        int rounds = options.Rounds ?? (options.Quick ? 1 : 3);
+        if (!options.InferenceOnly)
         {
-            double gf = MeasureGemm(m, n, k, options.Quick);
-            string key = $"sgemm_{m}x{n}x{k}";
-            rows.Add(new BenchRow("sgemm", $"{m}x{n}x{k}", "GFLOP/s", gf, T(torch, key), true));
-            log.WriteLine($"  {key}: {gf:F1} GFLOP/s (OpenBLAS {T(torch, key)?.ToString("F1") ?? "-"})");
-        }
-
-        torch = Torch("conv");
-        log.WriteLine("bench: ResNet-18 convolutions (forward, batch 128)...");
-        foreach (var c in ResNet18Convs())
-        {
-            double ms = MeasureConv(c, options.Quick);
-            string key = $"conv_{c.Key}";
-            rows.Add(new BenchRow("conv", c.Key, "ms", ms, T(torch, key), false));
-            log.WriteLine($"  {key}: {ms:F2} ms (torch {T(torch, key)?.ToString("F2") ?? "-"})");
-        }
-
-        // Models: PyTorch and Shrink alternate per model, over several rounds; each side's median over the rounds.
-        int rounds = options.Quick ? 1 : 3;
-        foreach (string model in new[] { "resnet18", "vgg11" })
-        {
-            log.WriteLine($"bench: {model} training step (batch {options.TrainBatch}), {rounds} round(s)...");
-            var ours = new List<double>();
-            var theirs = new List<double>();
-            long peak = 0;
-            double? torchPeak = null;
-            for (int r = 0; r < rounds; r++)
+            torch = Torch("sgemm");
+            log.WriteLine("bench: SGEMM...");
+            foreach (var (m, n, k) in GemmShapes)
             {
-                torch = Torch($"train_{model}");
-                if (T(torch, $"train_{model}") is { } tt) theirs.Add(tt);
-                torchPeak ??= T(torch, $"train_{model}_peak_mb");
-                var (ips, p) = MeasureTraining(model, options.TrainBatch, options.Quick ? 2 : 5);
-                ours.Add(ips);
-                peak = Math.Max(peak, p);
-                log.WriteLine($"  round {r + 1}: {ips:F1} images/s (torch {T(torch, $"train_{model}")?.ToString("F1") ?? "-"})");
+                double gf = MeasureGemm(m, n, k, options.Quick);
+                string key = $"sgemm_{m}x{n}x{k}";
+                rows.Add(new BenchRow("sgemm", $"{m}x{n}x{k}", "GFLOP/s", gf, T(torch, key), true));
+                log.WriteLine($"  {key}: {gf:F1} GFLOP/s (OpenBLAS {T(torch, key)?.ToString("F1") ?? "-"})");
             }
-            rows.Add(new BenchRow("train", $"{model} bs{options.TrainBatch}", "images/s", MedianOf(ours), theirs.Count > 0 ? MedianOf(theirs) : null, true));
-            rows.Add(new BenchRow("memory", $"{model} train peak", "MB", peak / 1e6, torchPeak, false));
-            log.WriteLine($"  median {MedianOf(ours):F1} images/s, peak {peak / 1e6:F0} MB (torch {(theirs.Count > 0 ? MedianOf(theirs).ToString("F1") : "-")} images/s, {torchPeak?.ToString("F0") ?? "-"} MB)");
+
+            torch = Torch("conv");
+            log.WriteLine("bench: ResNet-18 convolutions (forward, batch 128)...");
+            foreach (var c in ResNet18Convs())
+            {
+                double ms = MeasureConv(c, options.Quick);
+                string key = $"conv_{c.Key}";
+                rows.Add(new BenchRow("conv", c.Key, "ms", ms, T(torch, key), false));
+                log.WriteLine($"  {key}: {ms:F2} ms (torch {T(torch, key)?.ToString("F2") ?? "-"})");
+            }
+
+            // Models: PyTorch and Shrink alternate per model, over several rounds; each side's median over the rounds.
+            foreach (string model in new[] { "resnet18", "vgg11" })
+            {
+                log.WriteLine($"bench: {model} training step (batch {options.TrainBatch}), {rounds} round(s)...");
+                var ours = new List<double>();
+                var theirs = new List<double>();
+                long peak = 0;
+                double? torchPeak = null;
+                for (int r = 0; r < rounds; r++)
+                {
+                    torch = Torch($"train_{model}");
+                    if (T(torch, $"train_{model}") is { } tt) theirs.Add(tt);
+                    torchPeak ??= T(torch, $"train_{model}_peak_mb");
+                    var (ips, p) = MeasureTraining(model, options.TrainBatch, options.Quick ? 2 : 5);
+                    ours.Add(ips);
+                    peak = Math.Max(peak, p);
+                    log.WriteLine($"  round {r + 1}: {ips:F1} images/s (torch {T(torch, $"train_{model}")?.ToString("F1") ?? "-"})");
+                }
+                rows.Add(new BenchRow("train", $"{model} bs{options.TrainBatch}", "images/s", MedianOf(ours), theirs.Count > 0 ? MedianOf(theirs) : null, true));
+                rows.Add(new BenchRow("memory", $"{model} train peak", "MB", peak / 1e6, torchPeak, false));
+                log.WriteLine($"  median {MedianOf(ours):F1} images/s, peak {peak / 1e6:F0} MB (torch {(theirs.Count > 0 ? MedianOf(theirs).ToString("F1") : "-")} images/s, {torchPeak?.ToString("F0") ?? "-"} MB)");
+            }
         }
 
         foreach (string model in new[] { "resnet18", "vgg11" })

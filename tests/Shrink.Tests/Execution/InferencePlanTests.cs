@@ -100,6 +100,59 @@ public class InferencePlanTests
     }
 
     [Fact]
+    public void Prepacked_weights_give_the_same_bits_as_repacking()
+    {
+        // The plan packs each conv's folded weights once; the repacking path (switch off) must give identical outputs.
+        var g = ModelZoo.Create("resnet18", new ZooInput(1, 12, 12, 10));
+        RandomiseNorms(g, new Random(4));
+        var executor = new Executor(g);
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var x = new Tensor(new Shape(batch, 1, 12, 12));
+            Init.Uniform(x, -1, 1, new Random(5 + batch));
+            var packed = executor.Run(x);
+            bool saved = Shrink.Kernels.ConvGemm.UsePrepacked;
+            Shrink.Kernels.ConvGemm.UsePrepacked = false;
+            Tensor repacked;
+            try { repacked = executor.Run(x); }
+            finally { Shrink.Kernels.ConvGemm.UsePrepacked = saved; }
+            Assert.Equal(repacked.ToArray(), packed.ToArray());
+            AssertClose(Plain(g, x), packed, $"resnet18 batch {batch}");
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)] [InlineData(false, true)] [InlineData(true, false)] [InlineData(true, true)]
+    public void Gemm_with_packed_weights_is_the_op_to_the_bit(bool transA, bool transB)
+    {
+        // Gemm nodes with a parameter B run as Yᵀ = op(B)ᵀ·op(A)ᵀ with op(B)ᵀ packed once: same bits as the op.
+        foreach (int batch in new[] { 1, 5, 40 })
+        {
+            var b = new GraphBuilder("gemm", 1);
+            int k = 70, n = 33;
+            var x = b.Input("input", transA ? new Shape(k, batch) : new Shape(batch, k));
+            var w = b.Parameter("fc", "W", GradientCheckTensor(transB ? new Shape(n, k) : new Shape(k, n), 2));
+            var c = b.Parameter("fc", "C", GradientCheckTensor(new Shape(n), 3));
+            var y = b.Apply(new Gemm { TransA = transA, TransB = transB, Alpha = 0.75f, Beta = 0.5f }, x, w, c);
+            var y2 = b.Apply(new Gemm { TransB = true, Alpha = 1f }, y, b.Parameter("fc2", "W", GradientCheckTensor(new Shape(7, n), 4)));
+            var g = b.Build(y2);
+            var input = GradientCheckTensor(x.Shape, 5);
+            var executor = new Executor(g);
+            Assert.Contains(executor.Plan.StepNames, s => s.EndsWith(": gemm"));
+            var packed = executor.Run(input);
+            var plain = Plain(g, input);
+            Assert.Equal(plain.ToArray(), packed.ToArray());
+        }
+    }
+
+    private static Tensor GradientCheckTensor(Shape s, int seed)
+    {
+        var t = new Tensor(s);
+        Init.Uniform(t, -1, 1, new Random(seed));
+        return t;
+    }
+
+    [Fact]
     public void Resnet_block_fuses_and_reuses_buffers()
     {
         var g = ModelZoo.Create("resnet18", new ZooInput(1, 12, 12, 10));

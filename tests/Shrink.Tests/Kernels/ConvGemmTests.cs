@@ -22,6 +22,9 @@ public class ConvGemmTests
         [9, 6, 6, 6, 3, 1, 1, 6],     // depthwise, parallel over images
         [1, 6, 6, 12, 3, 2, 1, 6],    // depthwise multiplier 2, batch 1: parallel over channels
         [1, 16, 8, 32, 3, 1, 1, 1],   // batch 1
+        [1, 64, 4, 72, 3, 1, 1, 1],   // batch 1, 4×4 map: narrow GEMM (16 columns)
+        [1, 24, 7, 40, 3, 2, 1, 2],   // batch 1, strided, groups
+        [2, 8, 28, 64, 3, 1, 1, 1],   // two images of 784 positions
     };
 
     private static ConvDims Dims(int n, int cin, int hw, int cout, int k, int s, int p, int g)
@@ -84,6 +87,15 @@ public class ConvGemmTests
         var y = new float[yRef.Length];
         ConvGemm.Forward(d, x, w, b, y);
         AssertClose(yRef, y, "forward");
+
+        if (!d.Depthwise)
+        {
+            // Weights packed once (the inference plan's path): bitwise the unpacked forward, for any thread count.
+            var packed = ConvGemm.PackWeights(d.Cout, d.Groups, d.K, w);
+            var yPacked = new float[yRef.Length];
+            ConvGemm.Forward(d, x, w, b, yPacked, float.NegativeInfinity, float.PositiveInfinity, packed);
+            Assert.Equal(y, yPacked);
+        }
 
         var yRelu6 = new float[yRef.Length];
         ConvGemm.Forward(d, x, w, b, yRelu6, 0f, 0.5f);
