@@ -50,6 +50,7 @@ public static class TrainCommand
             throw new ShrinkException($"--out '{outPath}' must name an .onnx file.");
         if (options.Resume && outPath is null)
             throw new ShrinkException("--resume needs --out: the checkpoint lives beside the output model, in '<out>.ckpt/'.");
+        TrainingRun.Validate(options);
         var data = DatasetCatalog.Load(dataset);
         var graph = ModelResolver.LoadForTraining(model, data.Train, options.Seed);
         if (outPath is not null)

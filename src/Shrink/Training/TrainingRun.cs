@@ -95,13 +95,20 @@ public sealed class TrainingInterruptedException(int completedEpochs, int epochs
 /// </summary>
 public static class TrainingRun
 {
-    public static TrainingResult Fit(Graph.Graph graph, DataSplits data, TrainingOptions options,
-        IProgress<TrainingProgress>? progress = null, Action<Graph.Graph, EpochRecord>? onBest = null,
-        CancellationToken cancel = default)
+    /// <summary>Throws a <see cref="ShrinkException"/> naming the first option that cannot work (before any data is loaded).</summary>
+    public static void Validate(TrainingOptions options)
     {
         if (options.Epochs < 1) throw new ShrinkException($"Epochs must be at least 1, got {options.Epochs}.");
         if (options.BatchSize < 1) throw new ShrinkException($"Batch size must be at least 1, got {options.BatchSize}.");
         if (!(options.LearningRate > 0)) throw new ShrinkException($"Learning rate must be positive, got {options.LearningRate}.");
+        if (options.MaxStepsPerEpoch is < 1) throw new ShrinkException($"Steps per epoch (--max-steps) must be at least 1, got {options.MaxStepsPerEpoch}.");
+    }
+
+    public static TrainingResult Fit(Graph.Graph graph, DataSplits data, TrainingOptions options,
+        IProgress<TrainingProgress>? progress = null, Action<Graph.Graph, EpochRecord>? onBest = null,
+        CancellationToken cancel = default)
+    {
+        Validate(options);
         Evaluation.CheckFits(graph, data.Train);
 
         var normalization = data.ComputeNormalization();

@@ -199,4 +199,16 @@ public class CliBadInputTests
         Assert.Contains("Looked in", line);
         Assert.Contains(Path.Combine("data", "no-such-dataset-xyz"), line);
     }
+
+    [Theory]
+    [InlineData("--epochs", "0", "Epochs")]
+    [InlineData("--max-steps", "0", "--max-steps")]
+    [InlineData("--batch-size", "0", "Batch size")]
+    public void Impossible_training_options_fail_before_any_work(string option, string value, string named)
+    {
+        var r = CliRunner.Run("train", "--model", "lenet5", "--dataset", "no-such-dataset-xyz", option, value);
+        var line = r.AssertBadInput();
+        Assert.Contains(named, line);
+        Assert.DoesNotContain("no-such-dataset-xyz", line); // rejected before the data set is even looked up
+    }
 }
