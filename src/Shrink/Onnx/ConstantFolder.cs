@@ -95,6 +95,9 @@ internal static class ConstantFolder
             case "Cast":
             {
                 var to = (DataType)attrs.Int("to", 1);
+                if (to is not (DataType.Float or DataType.Double or DataType.Float16 or DataType.Bool or DataType.Int8 or DataType.Uint8
+                    or DataType.Int16 or DataType.Uint16 or DataType.Int32 or DataType.Uint32 or DataType.Int64 or DataType.Uint64))
+                    throw new OnnxImportException($"{describe}: cast to {to} is not supported (numeric and bool types only).");
                 var src = x[0]!;
                 bool toFloat = to is DataType.Float or DataType.Double or DataType.Float16;
                 if (toFloat)
@@ -165,7 +168,10 @@ internal static class ConstantFolder
             {
                 var data = x[0]!;
                 int rank = data.Rank;
-                var perm = attrs.Ints("perm")?.Select(p => (int)p).ToArray() ?? Enumerable.Range(0, rank).Reverse().ToArray();
+                var given = attrs.Ints("perm");
+                if (given is not null && (given.Length != rank || given.Order().Where((p, i) => p != i).Any()))
+                    throw new OnnxImportException($"{describe}: perm [{string.Join(",", given)}] is not a permutation of the {rank} axes.");
+                var perm = given?.Select(p => (int)p).ToArray() ?? Enumerable.Range(0, rank).Reverse().ToArray();
                 var dims = perm.Select(p => data.Dims[p]).ToArray();
                 var inStrides = Strides(data.Dims);
                 var src = new int[data.Length];
@@ -189,7 +195,10 @@ internal static class ConstantFolder
                 var data = x[0]!;
                 if (opType == "Flatten")
                 {
-                    int axis = Axis(attrs.Int("axis", 1), data.Rank, clamp: true);
+                    long a = attrs.Int("axis", 1);
+                    if (a < -data.Rank || a > data.Rank)
+                        throw new OnnxImportException($"{describe}: axis {a} is out of range for rank {data.Rank} (valid axes are {-data.Rank} to {data.Rank}).");
+                    int axis = (int)(a < 0 ? a + data.Rank : a);
                     return data.WithDims([Prod(data.Dims.AsSpan(0, axis)), Prod(data.Dims.AsSpan(axis))]);
                 }
                 var shape = Known(x[1]!, "the shape input", describe);

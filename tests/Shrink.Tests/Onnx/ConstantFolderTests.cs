@@ -200,4 +200,52 @@ public class ConstantFolderTests
         Assert.Contains("pad_n", e.Message);
         Assert.Contains("run time", e.Message);
     }
+
+    /// <summary>y = x + op(w) with w [2, 3] folded at import.</summary>
+    private static ModelProto FoldedUnary(string op, params AttributeProto[] attrs)
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 6));
+        g.Initializer.Add(Floats("w", [1f, 2f, 3f, 4f, 5f, 6f], 2, 3));
+        g.Node.Add(Node(op, "the_node", ["w"], ["w2"], attrs));
+        g.Node.Add(Node("Add", "add", ["x", "w2"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 6));
+        return Model(g);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 0, 0 }, "not a permutation")] // used to fold to a wrong constant
+    [InlineData(new long[] { 1 }, "not a permutation")]
+    [InlineData(new long[] { 0, 2 }, "not a permutation")]
+    public void TransposeWithABadPerm_NamesNode(long[] perm, string why)
+    {
+        var g = new GraphProto { Name = "g" };
+        g.Input.Add(FloatInfo("x", -1, 3, 2));
+        g.Initializer.Add(Floats("w", [1f, 2f, 3f, 4f, 5f, 6f], 2, 3));
+        g.Node.Add(Node("Transpose", "the_node", ["w"], ["w2"], Attr("perm", perm)));
+        g.Node.Add(Node("Add", "add", ["x", "w2"], ["y"]));
+        g.Output.Add(FloatInfo("y", -1, 3, 2));
+        var e = Assert.Throws<OnnxImportException>(() => Load(Model(g)));
+        Assert.Contains("the_node", e.Message);
+        Assert.Contains(why, e.Message);
+    }
+
+    [Fact]
+    public void FlattenWithAxisOutOfRange_NamesNode()
+    {
+        // Flatten's axis is in [-r, r]; 5 on a rank-2 constant used to be clamped to 2 silently.
+        var e = Assert.Throws<OnnxImportException>(() => Load(FoldedUnary("Flatten", Attr("axis", 5L))));
+        Assert.Contains("the_node", e.Message);
+        Assert.Contains("axis 5", e.Message);
+        var ok = new Executor(Load(FoldedUnary("Flatten", Attr("axis", -2L)))).Run(new Tensor(new Shape(1, 6)));
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], ok.ToArray());
+    }
+
+    [Fact]
+    public void CastToString_NamesNode()
+    {
+        var e = Assert.Throws<OnnxImportException>(() => Load(FoldedUnary("Cast", Attr("to", 8L))));
+        Assert.Contains("the_node", e.Message);
+        Assert.Contains("String", e.Message);
+    }
 }
