@@ -19,6 +19,9 @@ public static class IdxReader
     {
         using var stream = Open(path);
         var dims = ReadHeader(stream, path, ImagesMagic, "image");
+        // Up to 2^24 each: the product can overflow a long, so it is bounded (in double) first.
+        if ((double)dims[0] * dims[1] * dims[2] > Array.MaxLength)
+            throw new ShrinkException($"'{path}': {dims[0]}×{dims[1]}×{dims[2]} images are too large to load.");
         long length = (long)dims[0] * dims[1] * dims[2];
         var pixels = ReadBody(stream, path, length);
         return (pixels, dims[0], dims[1], dims[2]);
@@ -63,12 +66,37 @@ public static class IdxReader
         {
             throw new ShrinkException($"Cannot open '{path}': {e.Message}", e);
         }
-        Span<byte> head = stackalloc byte[2];
-        int n = file.ReadAtLeast(head, 2, throwOnEndOfStream: false);
-        file.Position = 0;
-        if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
-            return new BufferedStream(new GZipStream(file, CompressionMode.Decompress), 1 << 16);
-        return file;
+        return Sniff(file, path);
+    }
+
+    /// <summary>
+    /// Takes ownership of <paramref name="file"/>: returns the stream to read the IDX data from (decompressing when the
+    /// content starts with the gzip magic), or disposes the file and throws a <see cref="ShrinkException"/> naming it.
+    /// </summary>
+    internal static Stream Sniff(Stream file, string path)
+    {
+        try
+        {
+            // The magic is read and then re-read from the start: a pipe or device cannot do that.
+            if (!file.CanSeek)
+                throw new ShrinkException($"Cannot read '{path}': it is not a regular file (a pipe or a device?); copy the IDX data into a file.");
+            Span<byte> head = stackalloc byte[2];
+            int n = ReadFully(file, head, path);
+            file.Position = 0;
+            if (n == 2 && head[0] == 0x1F && head[1] == 0x8B)
+                return new BufferedStream(new GZipStream(file, CompressionMode.Decompress), 1 << 16);
+            return file;
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException)
+        {
+            file.Dispose();
+            throw new ShrinkException($"Cannot read '{path}': {e.Message}", e);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     private static int[] ReadHeader(Stream stream, string path, int expectedMagic, string what)

@@ -6,55 +6,110 @@ using DataType = Shrink.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace Shrink.Onnx;
 
+/// <summary>What an integer element of a <see cref="ConstTensor"/> stands for when it is not a known number.</summary>
+internal enum DimSymbol : byte
+{
+    /// <summary>A known value.</summary>
+    None = 0,
+
+    /// <summary>The (dynamic) batch dimension, read by a Shape node.</summary>
+    Batch,
+
+    /// <summary>Any other size not known before run time (a dynamic non-batch dimension, or arithmetic on a symbol).</summary>
+    Unknown,
+}
+
 /// <summary>
 /// A tensor known while importing: an initializer, a Constant node's value, or a folded shape computation. Holds
-/// either floats or integers (int64; smaller integer and bool types widen). Integer elements may be symbolic:
-/// <see cref="Batch"/> stands for the (dynamic) batch dimension read by a Shape node, <see cref="Unknown"/> for any
-/// other dimension not known before run time.
+/// either floats or integers (int64; smaller integer and bool types widen). Integer elements may be symbolic
+/// (<see cref="DimSymbol"/>), recorded beside the values — never as reserved values, so that every int64 a model
+/// writes (exporters use INT64_MIN and −INT64_MAX as slice ends) stays an ordinary number.
 /// </summary>
 internal sealed class ConstTensor
 {
-    public const long Batch = long.MinValue;
-    public const long Unknown = long.MinValue + 1;
+    private readonly long[]? _ints;
 
-    private ConstTensor(int[] dims, float[]? floats, long[]? ints)
+    private ConstTensor(int[] dims, float[]? floats, long[]? ints, DimSymbol[]? symbols)
     {
         Dims = dims;
         Floats = floats;
-        Ints = ints;
+        _ints = ints;
+        Symbols = symbols;
     }
 
-    public static ConstTensor OfFloats(int[] dims, float[] values) => new(dims, values, null);
-    public static ConstTensor OfInts(int[] dims, long[] values) => new(dims, null, values);
+    public static ConstTensor OfFloats(int[] dims, float[] values) => new(dims, values, null, null);
+
+    /// <summary>Integers; <paramref name="symbols"/>, when given, marks elements that are run-time sizes (their value is ignored).</summary>
+    public static ConstTensor OfInts(int[] dims, long[] values, DimSymbol[]? symbols = null)
+    {
+        if (symbols is not null && symbols.Length != values.Length)
+            throw new ArgumentException($"{symbols.Length} symbols for {values.Length} values.", nameof(symbols));
+        if (symbols is not null && !symbols.Any(s => s != DimSymbol.None)) symbols = null;
+        if (symbols is not null)
+        {
+            values = (long[])values.Clone();
+            for (int i = 0; i < values.Length; i++) if (symbols[i] != DimSymbol.None) values[i] = 0;
+        }
+        return new(dims, null, values, symbols);
+    }
 
     public int[] Dims { get; }
     public float[]? Floats { get; }
-    public long[]? Ints { get; }
+
+    /// <summary>The integer values; 0 (meaningless) where <see cref="Symbols"/> marks a run-time size.</summary>
+    public long[]? Ints => _ints;
+
+    /// <summary>Per element, whether it is a run-time size; null when every element is known (always for floats).</summary>
+    public DimSymbol[]? Symbols { get; }
+
     public bool IsFloat => Floats is not null;
-    public int Length => IsFloat ? Floats!.Length : Ints!.Length;
+    public int Length => IsFloat ? Floats!.Length : _ints!.Length;
     public int Rank => Dims.Length;
 
-    /// <summary>True when some integer element is <see cref="Batch"/> or <see cref="Unknown"/>.</summary>
-    public bool IsSymbolic => Ints is { } v && v.Any(IsSymbol);
+    /// <summary>True when some integer element is a run-time size.</summary>
+    public bool IsSymbolic => Symbols is not null;
 
-    public static bool IsSymbol(long v) => v is Batch or Unknown;
+    public DimSymbol SymbolAt(int i) => Symbols is null ? DimSymbol.None : Symbols[i];
 
-    /// <summary>The elements as doubles (symbols must not be present).</summary>
-    public double this[int i] => IsFloat ? Floats![i] : Ints![i];
+    /// <summary>The elements as doubles; a symbolic element is a programming error (check <see cref="IsSymbolic"/>).</summary>
+    public double this[int i] =>
+        IsFloat ? Floats![i]
+        : SymbolAt(i) == DimSymbol.None ? _ints![i]
+        : throw new InvalidOperationException($"Element {i} of {this} is a run-time size.");
 
     /// <summary>The same elements taken at <paramref name="sources"/> (data movement: gather, slice, concat...).</summary>
     public ConstTensor Take(int[] dims, int[] sources) =>
-        IsFloat ? OfFloats(dims, sources.Select(i => Floats![i]).ToArray()) : OfInts(dims, sources.Select(i => Ints![i]).ToArray());
+        IsFloat ? OfFloats(dims, sources.Select(i => Floats![i]).ToArray())
+            : OfInts(dims, sources.Select(i => _ints![i]).ToArray(), Symbols is null ? null : sources.Select(i => Symbols[i]).ToArray());
 
-    public ConstTensor WithDims(int[] dims) => IsFloat ? OfFloats(dims, Floats!) : OfInts(dims, Ints!);
+    public ConstTensor WithDims(int[] dims) => IsFloat ? OfFloats(dims, Floats!) : new(dims, null, _ints, Symbols);
 
+    /// <summary>The flat elements of <paramref name="parts"/> one after another, as a 1-D tensor (all float or all integer).</summary>
+    public static ConstTensor Join(IReadOnlyList<ConstTensor> parts)
+    {
+        int n = parts.Sum(p => p.Length);
+        if (parts[0].IsFloat) return OfFloats([n], parts.SelectMany(p => p.Floats!).ToArray());
+        return OfInts([n], parts.SelectMany(p => p._ints!).ToArray(),
+            parts.Any(p => p.IsSymbolic) ? parts.SelectMany(p => Enumerable.Range(0, p.Length).Select(p.SymbolAt)).ToArray() : null);
+    }
+
+    /// <summary>A float tensor for a graph parameter; a symbolic tensor is a programming error (check <see cref="IsSymbolic"/>).</summary>
     public Tensor ToTensor() =>
-        new(new Shape(Dims), IsFloat ? (float[])Floats!.Clone() : Ints!.Select(v => (float)v).ToArray());
+        IsSymbolic ? throw new InvalidOperationException($"{this} holds run-time sizes.")
+            : new(new Shape(Dims), IsFloat ? (float[])Floats!.Clone() : _ints!.Select(v => (float)v).ToArray());
 
-    public long[] AsLongs() => IsFloat ? Floats!.Select(f => (long)f).ToArray() : Ints!;
+    /// <summary>The elements as integers; a symbolic tensor is a programming error (check <see cref="IsSymbolic"/>).</summary>
+    public long[] AsLongs() =>
+        IsSymbolic ? throw new InvalidOperationException($"{this} holds run-time sizes.")
+            : IsFloat ? Floats!.Select(f => (long)f).ToArray() : _ints!;
+
+    /// <summary>Element <paramref name="i"/> for messages: the number, "N" for the batch, "?" for another run-time size.</summary>
+    public string ElementText(int i) =>
+        IsFloat ? Floats![i].ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : SymbolAt(i) switch { DimSymbol.Batch => "N", DimSymbol.Unknown => "?", _ => _ints![i].ToString(System.Globalization.CultureInfo.InvariantCulture) };
 
     public override string ToString() =>
-        $"[{string.Join(",", Dims)}] {(IsFloat ? string.Join(",", Floats!.Take(8)) : string.Join(",", Ints!.Take(8).Select(v => v == Batch ? "N" : v == Unknown ? "?" : v.ToString())))}";
+        $"[{string.Join(",", Dims)}] {string.Join(",", Enumerable.Range(0, Math.Min(8, Length)).Select(ElementText))}{(Length > 8 ? ",..." : "")}";
 
     // ---- TensorProto ----
 

@@ -55,8 +55,16 @@ internal sealed class ImportContext
     /// <summary>A constant integer input (Reshape's shape, Pad's pads...), or an error naming the node when it is computed at run time.</summary>
     public long[] ConstantInts(int index, string what)
     {
-        var c = Constant(index) ?? throw Error($"{what} (input '{Proto.Input[index]}') is computed at run time; Shrink needs it constant.");
+        var c = ConstantWithSymbols(index, what);
+        if (c.IsSymbolic) throw Error($"{what} {c} (input '{Proto.Input[index]}') depends on a size known only at run time; Shrink needs it constant.");
         return c.AsLongs();
+    }
+
+    /// <summary>A constant input whose integer elements may be run-time sizes (<see cref="DimSymbol"/>): Reshape's shape.</summary>
+    public ConstTensor ConstantWithSymbols(int index, string what)
+    {
+        if (!HasInput(index)) throw Error($"{what} (input {index}) is missing.");
+        return Constant(index) ?? throw Error($"{what} (input '{Proto.Input[index]}') is computed at run time; Shrink needs it constant.");
     }
 
     /// <summary><paramref name="values"/> (sizes, pads...) as 32-bit integers, or an error naming the node and <paramref name="what"/>.</summary>
@@ -70,7 +78,8 @@ internal sealed class ImportContext
         if (!HasInput(index)) return fallback;
         var c = Constant(index) ?? throw Error($"{what} (input '{Proto.Input[index]}') is computed at run time; Shrink needs it constant.");
         if (c.Length != 1) throw Error($"{what} must be a scalar, got shape [{string.Join(",", c.Dims)}].");
-        return c.IsFloat ? c.Floats![0] : c.Ints![0];
+        if (c.IsSymbolic) throw Error($"{what} (input '{Proto.Input[index]}') depends on a size known only at run time; Shrink needs it constant.");
+        return (float)c[0];
     }
 
     /// <summary>Adds the node for <paramref name="op"/> named after the ONNX node, its outputs named after the ONNX outputs.</summary>

@@ -186,7 +186,7 @@ internal sealed class OnnxImporter
         if (_constants.TryGetValue(name, out var c))
         {
             if (c.IsSymbolic)
-                throw ctx.Error($"input '{name}' depends on the run-time batch size; Shrink needs it constant.");
+                throw ctx.Error($"input '{name}' {c} depends on a size known only at run time (such as the batch); Shrink needs it constant.");
             v = Graph.AddParameter(name, c.ToTensor(), trainable && _initializers.Contains(name));
             _values[name] = v;
             return v;

@@ -140,8 +140,9 @@ public sealed class TrainingCheckpoint
             throw new ShrinkException($"The checkpoint in '{Directory}' was made with other options or another model/data set " +
                 $"({Difference(state.Fingerprint, fingerprint)}); run with the same options to resume, or delete the folder to start afresh.");
         LoadWeights(graph, Path.Combine(Directory, modelFile));
-        var flat = Npy.ReadNpz(Path.Combine(Directory, optimizerFile)).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor(), StringComparer.Ordinal);
-        trainer.Optimizer.Load(OptimizerState.FromTensors(optimizer, flat));
+        string optimizerPath = Path.Combine(Directory, optimizerFile);
+        var flat = Npy.ReadNpz(optimizerPath).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor(), StringComparer.Ordinal);
+        trainer.Optimizer.Load(OptimizerState.FromTensors(optimizer, flat, optimizerPath));
         trainer.StepCount = state.StepCount;
         return state;
     }

@@ -1,8 +1,18 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Shrink.Data;
 using Shrink.Graph;
 
 namespace Shrink.Tests.Data;
+
+/// <summary>A fact that needs Linux (named pipes made by mkfifo).</summary>
+public sealed class LinuxFactAttribute : FactAttribute
+{
+    public LinuxFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux()) Skip = "Linux only (mkfifo).";
+    }
+}
 
 public class ReaderTests
 {
@@ -91,6 +101,75 @@ public class ReaderTests
         File.WriteAllBytes(labels, bytes);
         var e = Assert.Throws<ShrinkException>(() => DatasetCatalog.LoadFolder(folder));
         Assert.Contains(labels, e.Message);
+        // The reader closed the file: it opens exclusively (.NET locks files on Unix too) and can be deleted.
+        new FileStream(labels, FileMode.Open, FileAccess.ReadWrite, FileShare.None).Dispose();
+        File.Delete(labels);
+    }
+
+    /// <summary>A stream that fails on the first read, as a disk error or a network share can, and records its disposal.</summary>
+    private sealed class FailingStream : MemoryStream
+    {
+        public bool Disposed { get; private set; }
+        public override int Read(Span<byte> buffer) => throw new IOException("Input/output error");
+        public override int Read(byte[] buffer, int offset, int count) => throw new IOException("Input/output error");
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+    }
+
+    [Fact]
+    public void Idx_failed_gzip_sniff_disposes_the_file_and_names_it()
+    {
+        var file = new FailingStream();
+        var e = Assert.Throws<ShrinkException>(() => IdxReader.Sniff(file, "/data/train-images-idx3-ubyte.gz"));
+        Assert.Contains("/data/train-images-idx3-ubyte.gz", e.Message);
+        Assert.Contains("Input/output error", e.Message);
+        Assert.True(file.Disposed);
+    }
+
+    /// <summary>
+    /// A named pipe where an IDX file belongs: the gzip sniff reads the magic and seeks back, which a pipe cannot. That
+    /// used to escape as NotSupportedException and leak the open pipe (its writer blocked); now it is a clear error
+    /// and the pipe is closed, so the writer gets a broken pipe.
+    /// </summary>
+    [LinuxFact]
+    public void Idx_from_a_named_pipe_is_a_clear_error_and_the_pipe_is_closed()
+    {
+        using var dir = new TempDir();
+        string fifo = dir.File("train-images-idx3-ubyte");
+        using (var mk = Process.Start("mkfifo", [fifo])) { mk.WaitForExit(); Assert.Equal(0, mk.ExitCode); }
+        var writer = Task.Run(() =>
+        {
+            try
+            {
+                using var w = new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+                var chunk = new byte[1 << 16];
+                for (int i = 0; i < 1024; i++) w.Write(chunk); // 64 MB: far more than a pipe buffers
+                return false;
+            }
+            catch (IOException)
+            {
+                return true; // EPIPE: the reader closed its end
+            }
+        });
+        var e = Assert.Throws<ShrinkException>(() => IdxReader.ReadImages(fifo));
+        Assert.Contains(fifo, e.Message);
+        Assert.Contains("not a regular file", e.Message);
+        Assert.True(writer.Wait(TimeSpan.FromSeconds(30)), "the writer is still blocked: the reader did not close the pipe");
+        Assert.True(writer.Result);
+    }
+
+    [Fact]
+    public void Idx_images_whose_size_overflows_are_rejected_before_allocating()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("huge-images-idx3-ubyte");
+        IdxReader.Write(path, [1 << 24, 1 << 24, 1 << 24], [0, 0, 0]); // 2^72 bytes declared: wrapped to 0 in a long
+        var e = Assert.Throws<ShrinkException>(() => IdxReader.ReadImages(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("too large", e.Message);
     }
 
     [Fact]

@@ -156,6 +156,63 @@ public class OptimizerTests
         Assert.Contains("step_count", Assert.Throws<ShrinkException>(() => OptimizerState.FromTensors("Sgd", new Dictionary<string, Tensor>())).Message);
     }
 
+    /// <summary>A saved AdamW state of one parameter "w" [2] after 3 steps, flat, with one entry replaced or removed.</summary>
+    private static Dictionary<string, Tensor> SavedFlat(string key, Tensor? value)
+    {
+        var w = Param("w", 1, 2);
+        var opt = new AdamW([w]);
+        for (int k = 0; k < 3; k++)
+        {
+            SetGrad(w, k);
+            opt.Step(0.01f);
+        }
+        var flat = opt.Save().ToTensors();
+        if (value is null) flat.Remove(key);
+        else flat[key] = value;
+        return flat;
+    }
+
+    public static TheoryData<string, float[]?, int[], string> MalformedSteps => new()
+    {
+        { "::step_count", [3f, 3f], [2], "has shape [2]" },
+        { "::step_count", [float.NaN], [], "is NaN" },
+        { "::step_count", [-1f], [], "is -1" },
+        { "w::step", null, [], "no 'w::step' entry" },           // used to load as step 0: AdamW's bias correction divides by 0
+        { "w::step", [], [0], "has shape [0]" },                 // used to throw IndexOutOfRangeException
+        { "w::step", [float.NaN], [], "is NaN" },                // used to throw OverflowException
+        { "w::step", [2.5f], [], "is 2.5" },                     // used to truncate silently to 2
+        { "w::step", [1e10f], [], "is 1E+10" },
+        { "w::step", [4f], [], "more than the optimizer's 3 steps" },
+        { "w::step", [1f, 2f], [2], "has shape [2]" },           // used to take the first element silently
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedSteps))]
+    public void FromTensors_malformed_step_entry_is_one_clear_error_naming_it(string key, float[]? values, int[] dims, string why)
+    {
+        var flat = SavedFlat(key, values is null ? null : Tensor.FromArray(new Shape(dims), values));
+        var e = Assert.Throws<ShrinkException>(() => OptimizerState.FromTensors("AdamW", flat, "run/optimizer-epoch3.npz"));
+        Assert.Contains("'run/optimizer-epoch3.npz'", e.Message);
+        Assert.Contains(key == "w::step" && values is null ? "'w'" : $"'{key}'", e.Message);
+        Assert.Contains(why, e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Fact]
+    public void FromTensors_rejects_an_empty_buffer_name_and_Load_rejects_buffers_at_step_0()
+    {
+        var flat = SavedFlat("w::", Tensor.Scalar(0));
+        Assert.Contains("'w::'", Assert.Throws<ShrinkException>(() => OptimizerState.FromTensors("AdamW", flat)).Message);
+        var w = Param("w", 1, 2);
+        var state = new OptimizerState("AdamW", 3);
+        state.Parameters["w"] = new ParameterState();
+        state.Parameters["w"].Buffers["exp_avg"] = new Tensor(new Shape(2));
+        state.Parameters["w"].Buffers["exp_avg_sq"] = new Tensor(new Shape(2));
+        Assert.Contains("parameter 'w' has step 0", Assert.Throws<ShrinkException>(() => new AdamW([w]).Load(state)).Message);
+        // The well-formed flat state still loads.
+        new AdamW([w]).Load(OptimizerState.FromTensors("AdamW", SavedFlat("::step_count", Tensor.Scalar(3))));
+    }
+
     [Fact]
     public void Bad_construction_and_step_arguments_are_rejected()
     {

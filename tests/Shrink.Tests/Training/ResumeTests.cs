@@ -95,6 +95,22 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public void Resuming_from_a_corrupt_optimizer_step_names_the_file_and_entry()
+    {
+        var data = Small();
+        var options = new TrainingOptions { Epochs = 1, BatchSize = 64, MaxStepsPerEpoch = 2, MaxValidationSamples = 64, CheckpointDirectory = _dir };
+        TrainingRun.Fit(ModelZoo.Create("mlp"), data, options);
+        string file = Path.Combine(_dir, "optimizer-epoch1.npz");
+        var flat = Npy.ReadNpz(file).ToDictionary(kv => kv.Key, kv => kv.Value.ToTensor(), StringComparer.Ordinal);
+        string key = flat.Keys.First(k => k.EndsWith("::step", StringComparison.Ordinal));
+        flat[key] = new Shrink.Tensors.Tensor(new Shrink.Tensors.Shape(0)); // an empty array where a count belongs
+        Npy.WriteNpz(file, flat);
+        var e = Assert.Throws<ShrinkException>(() => TrainingRun.Fit(ModelZoo.Create("mlp"), data, options with { Resume = true }));
+        Assert.Contains(file, e.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{key}'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Resuming_with_other_options_is_refused_with_a_clear_message()
     {
         var data = Small();

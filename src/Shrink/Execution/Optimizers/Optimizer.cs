@@ -101,6 +101,9 @@ public abstract class Optimizer
                 if (t.Shape != p.Data.Shape)
                     throw new ShapeMismatchException($"{Name} state '{b}' of parameter '{name}' has shape {t.Shape}, the parameter has {p.Data.Shape}.");
             }
+            if (ps.Step < 0 || ps.Step > state.StepCount || (ps.Step == 0 && ps.Buffers.Count > 0))
+                throw new ShrinkException($"{Name} state of parameter '{name}' has step {ps.Step}, which does not fit its " +
+                    $"{(ps.Buffers.Count > 0 ? "buffers" : "state")} and the optimizer's {state.StepCount} steps.");
             loaded[p] = ps.Clone();
         }
         _state.Clear();

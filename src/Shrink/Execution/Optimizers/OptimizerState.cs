@@ -64,23 +64,51 @@ public sealed class OptimizerState
         return flat;
     }
 
-    /// <summary>Rebuilds a state from <see cref="ToTensors"/>' form.</summary>
-    public static OptimizerState FromTensors(string optimizer, IReadOnlyDictionary<string, Tensor> flat)
+    /// <summary>
+    /// Rebuilds a state from <see cref="ToTensors"/>' form. A missing, non-scalar or non-integer count, a buffer
+    /// without its parameter's step, or a step beyond the global count is a <see cref="ShrinkException"/> naming the
+    /// entry (and <paramref name="source"/>, the file it came from, when given).
+    /// </summary>
+    public static OptimizerState FromTensors(string optimizer, IReadOnlyDictionary<string, Tensor> flat, string? source = null)
     {
-        if (!flat.TryGetValue(StepCountKey, out var count) || count.Length != 1)
-            throw new ShrinkException($"Optimizer state for {optimizer} has no '{StepCountKey}' entry: not a saved optimizer state.");
-        var state = new OptimizerState(optimizer, checked((int)count[0]));
+        ArgumentException.ThrowIfNullOrEmpty(optimizer);
+        ArgumentNullException.ThrowIfNull(flat);
+        string what = source is null ? $"{optimizer} optimizer state" : $"{optimizer} optimizer state '{source}'";
+        if (!flat.TryGetValue(StepCountKey, out var count))
+            throw new ShrinkException($"{what} has no '{StepCountKey}' entry: not a saved optimizer state.");
+        var state = new OptimizerState(optimizer, Count(count, StepCountKey, what));
+        var stepped = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (key, t) in flat)
         {
             if (key == StepCountKey) continue;
             int cut = key.LastIndexOf(Separator, StringComparison.Ordinal);
-            if (cut <= 0)
-                throw new ShrinkException($"Optimizer state entry '{key}' is not of the form 'parameter{Separator}buffer'.");
+            if (cut <= 0 || cut + Separator.Length == key.Length)
+                throw new ShrinkException($"{what}: entry '{key}' is not of the form 'parameter{Separator}buffer'.");
             string param = key[..cut], buffer = key[(cut + Separator.Length)..];
             if (!state.Parameters.TryGetValue(param, out var ps)) state.Parameters[param] = ps = new ParameterState();
-            if (buffer == "step") ps.Step = checked((int)t[0]);
+            if (buffer == "step")
+            {
+                ps.Step = Count(t, key, what);
+                if (ps.Step > state.StepCount)
+                    throw new ShrinkException($"{what}: entry '{key}' counts {ps.Step} updates, more than the optimizer's {state.StepCount} steps ('{StepCountKey}').");
+                stepped.Add(param);
+            }
             else ps.Buffers[buffer] = t.Clone();
         }
+        foreach (var (param, ps) in state.Parameters)
+            if (!stepped.Contains(param))
+                throw new ShrinkException($"{what}: parameter '{param}' has buffers ({string.Join(", ", ps.Buffers.Keys)}) but no '{param}{Separator}step' entry.");
         return state;
+    }
+
+    /// <summary>A stored count: one element holding a whole number that fits an int (float32: exact up to 2^24).</summary>
+    private static int Count(Tensor t, string key, string what)
+    {
+        if (t.Length != 1)
+            throw new ShrinkException($"{what}: entry '{key}' has shape {t.Shape}; a step count is a single number.");
+        float v = t[0];
+        if (!float.IsFinite(v) || v < 0 || v >= 2147483648f || v != MathF.Floor(v))
+            throw new ShrinkException($"{what}: entry '{key}' is {v.ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a step count (a whole number ≥ 0).");
+        return (int)v;
     }
 }

@@ -66,25 +66,27 @@ internal sealed class ReshapeMapping : OpMapping<Reshape>
     public override IReadOnlyList<Value> Import(ImportContext ctx)
     {
         var x = ctx.Input(0);
-        var shape = ctx.ConstantInts(1, "the shape input");
+        var shape = ctx.ConstantWithSymbols(1, "the shape input");
         bool allowZero = ctx.Attributes.Int("allowzero", 0) != 0;
-        ctx.Require(!allowZero || !shape.Contains(0), "allowzero=1 with a 0 in the shape (an empty tensor) is not supported.");
+        ctx.Require(!allowZero || !Enumerable.Range(0, shape.Length).Any(i => shape.SymbolAt(i) == DimSymbol.None && shape[i] == 0),
+            "allowzero=1 with a 0 in the shape (an empty tensor) is not supported.");
         return ctx.Add(new Reshape { Shape = Resolve(ctx, x.Shape, shape) }, x);
     }
 
     /// <summary>Turns symbolic dimensions into 0 (same position as a dynamic input dimension) or −1 (at most one).</summary>
-    internal static int[] Resolve(ImportContext ctx, Shape input, long[] shape)
+    internal static int[] Resolve(ImportContext ctx, Shape input, ConstTensor shape)
     {
+        if (shape.IsFloat) shape = ConstTensor.OfInts(shape.Dims, shape.AsLongs());
         var result = new int[shape.Length];
-        bool minusOne = shape.Contains(-1);
+        bool minusOne = Enumerable.Range(0, shape.Length).Any(i => shape.SymbolAt(i) == DimSymbol.None && shape.Ints![i] == -1);
         for (int i = 0; i < shape.Length; i++)
         {
-            long s = shape[i];
-            if (s == ConstTensor.Batch && i < input.Rank && input[i] == Shape.Dynamic) result[i] = 0;
-            else if (s == ConstTensor.Batch && !minusOne) { result[i] = -1; minusOne = true; }
-            else if (ConstTensor.IsSymbol(s))
-                throw ctx.Error($"the target shape [{string.Join(",", shape.Select(v => v == ConstTensor.Batch ? "N" : v == ConstTensor.Unknown ? "?" : v.ToString()))}] depends on run-time sizes Shrink cannot resolve.");
-            else result[i] = ctx.Int32s([s], "the target shape's dimension")[0];
+            var symbol = shape.SymbolAt(i);
+            if (symbol == DimSymbol.Batch && i < input.Rank && input[i] == Shape.Dynamic) result[i] = 0;
+            else if (symbol == DimSymbol.Batch && !minusOne) { result[i] = -1; minusOne = true; }
+            else if (symbol != DimSymbol.None)
+                throw ctx.Error($"the target shape [{string.Join(",", Enumerable.Range(0, shape.Length).Select(shape.ElementText))}] depends on run-time sizes Shrink cannot resolve.");
+            else result[i] = ctx.Int32s([shape.Ints![i]], "the target shape's dimension")[0];
         }
         return result;
     }
@@ -101,43 +103,16 @@ internal sealed class UnsqueezeMapping : OpMapping
     public override IReadOnlyList<Value> Import(ImportContext ctx)
     {
         var x = ctx.Input(0);
-        int rank = x.Shape.Rank;
         bool unsqueeze = ctx.Proto.OpType == "Unsqueeze";
         var axes = ctx.Opset >= 13 ? (ctx.HasInput(1) ? ctx.ConstantInts(1, "the axes input") : null) : ctx.Attributes.Ints("axes");
-        var dims = new List<long>();
-        var source = new List<int>(); // input axis each output axis comes from, −1 for a new axis
-        if (unsqueeze)
-        {
-            if (axes is null) throw ctx.Error("axes are missing.");
-            int outRank = rank + axes.Length;
-            var set = axes.Select(a => a < 0 ? a + outRank : a).ToHashSet();
-            for (int i = 0, s = 0; i < outRank; i++)
-            {
-                bool isNew = set.Contains(i);
-                dims.Add(isNew ? 1 : x.Shape[s]);
-                source.Add(isNew ? -1 : s++);
-            }
-        }
-        else
-        {
-            var set = axes?.Select(a => a < 0 ? a + rank : a).ToHashSet();
-            for (int i = 0; i < rank; i++)
-            {
-                bool drop = set?.Contains(i) ?? x.Shape[i] == 1;
-                if (drop)
-                {
-                    ctx.Require(x.Shape[i] == 1, $"axis {i} of {x.Shape} is not 1 and cannot be squeezed.");
-                    continue;
-                }
-                dims.Add(x.Shape[i]);
-                source.Add(i);
-            }
-        }
-        var shape = new int[dims.Count];
+        var (dims, source) = unsqueeze
+            ? OnnxAxes.Unsqueeze(x.Shape.Dims.ToArray(), axes ?? throw ctx.Error("axes are missing."), ctx.Describe)
+            : OnnxAxes.Squeeze(x.Shape.Dims.ToArray(), axes, ctx.Describe);
+        var shape = new int[dims.Length];
         int dynamic = dims.Count(d => d == Shape.Dynamic);
         for (int i = 0; i < shape.Length; i++)
         {
-            if (dims[i] != Shape.Dynamic) shape[i] = (int)dims[i];
+            if (dims[i] != Shape.Dynamic) shape[i] = dims[i];
             else if (source[i] == i) shape[i] = 0;
             else if (dynamic == 1) shape[i] = -1;
             else throw ctx.Error($"cannot express the new shape of {x.Shape} with more than one dynamic dimension.");
