@@ -1,0 +1,386 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Shrink.Kernels;
+
+/// <summary>
+/// 3×3 stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3): each 4×4 output tile is Aᵀ·[U ⊙ V]·A with
+/// V = Bᵀ·d·B the transform of its 6×6 input patch and U = G·g·Gᵀ of the kernel, so the 36 points ξ of the transformed
+/// tile are 36 independent GEMMs M_ξ[Cout, tiles] = U_ξ[Cout, Cin]·V_ξ[Cin, tiles]: 36·Cin·Cout multiply-adds per
+/// tile instead of 144·Cin·Cout. Layouts: x, y NCHW; w [Cout, Cin, 3, 3]; any padding, any map size (edge tiles read
+/// zeros and write only the positions inside the output).
+/// <para>Vectorisation: the lanes of a vector are the same tile of <see cref="ILanes{T}.Count"/> consecutive images (a
+/// "tile vector"), so every transform is plain vector arithmetic whatever the map size (4×4 maps are one tile per image).
+/// The work is split into blocks of tile vectors (several images, all channels); a thread transforms its block's
+/// input (staging each 6-row input strip lane-interleaved and zero-padded), runs the 36 GEMMs against the pre-packed U
+/// (single-threaded, inline) and inverse-transforms with the bias + clamp epilogue fused. Each output column is
+/// computed alone, so results do not depend on the blocking or the thread count.</para>
+/// <para>Accuracy: the transforms scale values by up to ~10² before the GEMM and back, so the result differs from a
+/// direct convolution by a relative error of about 1e-5…1e-4 of the output's magnitude in float32 (F(2×2, 3×3) would be
+/// ~1e-6; the 4×4 tile is the usual trade). U is computed in double precision.</para>
+/// Workspace (transformed weights, per-block V and M) is rented per call and counted by <see cref="Profiling.MemoryTracker"/>.
+/// </summary>
+public static unsafe partial class Winograd
+{
+    private const int Points = 36;
+
+    /// <summary>SHRINK_NO_WINOGRAD=1 (or this switch, for in-process A/B timing) keeps every conv on im2col + GEMM.</summary>
+    internal static bool Enabled = Environment.GetEnvironmentVariable("SHRINK_NO_WINOGRAD") != "1";
+
+    /// <summary>The convolutions this kernel computes: one group, 3×3, stride 1, dilation 1 (any padding, even
+    /// asymmetric, and any size: positions outside the input read zero).</summary>
+    public static bool Supports(in ConvDims d)
+    {
+        var g = d.Geo;
+        return d.Groups == 1 && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
+    }
+
+    /// <summary>Whether <see cref="ConvGemm"/> sends this forward conv here (measured, see docs/performance.md): enough
+    /// channels for the GEMMs to dominate the transforms, and enough tiles for the GEMMs' N dimension.</summary>
+    public static bool Preferred(in ConvDims d) =>
+        Enabled && Supports(d) && d.Cin >= 16 && d.Cout >= 16 && d.Geo.OutH >= 4 && d.Geo.OutW >= 4 && d.N >= 8;
+
+    /// <summary>Whether <see cref="ConvGemm.BackwardData"/> sends the data gradient here: it is the 3×3 conv of dy with
+    /// the flipped kernels and padding 2 − p, so the forward rule applies to that conv.</summary>
+    public static bool PreferredForData(in ConvDims d) =>
+        Supports(d) && d.Geo.PadTop <= 2 && d.Geo.PadLeft <= 2 && Preferred(DataDims(d));
+
+    /// <summary>y = clamp(conv(x, w) + bias, lo, hi) (bias may be empty). Overwrites y.</summary>
+    public static void Forward(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y,
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
+    {
+        Validate(d, x, y, bias);
+        if (w.Length < (long)d.Cout * d.Cin * 9) throw new ArgumentException($"Winograd: weights too short for {d}.", nameof(w));
+        if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        using var u = WinogradWeights.Transform(w, d.Cout, d.Cin, flip: false, pooled: true);
+        Run(d, x, u, bias, y, lo, hi, accumulate: false);
+    }
+
+    /// <summary>As <see cref="Forward(in ConvDims, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, float, float)"/>
+    /// with the weights transformed once (<see cref="TransformWeights"/>): bitwise the same result.</summary>
+    public static void Forward(in ConvDims d, ReadOnlySpan<float> x, WinogradWeights u, ReadOnlySpan<float> bias, Span<float> y,
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
+    {
+        ArgumentNullException.ThrowIfNull(u);
+        Validate(d, x, y, bias);
+        if (u.Rows != d.Cout || u.Cols != d.Cin) throw new ArgumentException($"Winograd: weights are {u.Rows}×{u.Cols}, the conv needs {d.Cout}×{d.Cin}.", nameof(u));
+        if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        Run(d, x, u, bias, y, lo, hi, accumulate: false);
+    }
+
+    /// <summary>dx += convᵀ(dy, w), the data gradient of the forward conv <paramref name="d"/> (PadTop, PadLeft ≤ 2):
+    /// the conv of dy with the kernels flipped and in/out channels swapped, padded 2 − p. Accumulates into dx.</summary>
+    public static void BackwardData(in ConvDims d, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
+        if (!Supports(d) || d.Geo.PadTop > 2 || d.Geo.PadLeft > 2)
+            throw new ArgumentException($"Winograd: no data gradient for {d} (needs a 3×3 stride-1 conv with padding ≤ 2).", nameof(d));
+        var g = DataDims(d);
+        Validate(g, dy, dx, default);
+        if (w.Length < (long)d.Cout * d.Cin * 9) throw new ArgumentException($"Winograd: weights too short for {d}.", nameof(w));
+        if (g.N == 0 || g.Cout == 0 || g.P == 0 || g.Cin == 0) return;
+        using var u = WinogradWeights.Transform(w, d.Cin, d.Cout, flip: true, pooled: true);
+        Run(g, dy, u, default, dx, float.NegativeInfinity, float.PositiveInfinity, accumulate: true);
+    }
+
+    /// <summary>Transforms w [Cout, Cin, 3, 3] once for repeated forward calls (an inference plan): U packed for the GEMM
+    /// of the active SIMD tier (used whatever the tier of later calls), 36·⌈Cout/MR⌉·MR·Cin floats; a snapshot.</summary>
+    public static WinogradWeights TransformWeights(float[] w, int cout, int cin)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        if (cout <= 0 || cin <= 0 || w.Length < (long)cout * cin * 9)
+            throw new ArgumentException($"Winograd: weights of {w.Length} floats do not hold {cout}×{cin}×3×3.", nameof(w));
+        return WinogradWeights.Transform(w, cout, cin, flip: false, pooled: false);
+    }
+
+    /// <summary>The conv whose output is the data gradient of <paramref name="d"/>: input dy, output dx.</summary>
+    private static ConvDims DataDims(in ConvDims d) =>
+        new(d.N, d.Cout, d.Geo.OutH, d.Geo.OutW, d.Cin, 1, new Window2d(3, 3, 1, 1, 2 - d.Geo.PadTop, 2 - d.Geo.PadLeft, 1, 1, d.H, d.W));
+
+    private static void Validate(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> bias)
+    {
+        if (!Supports(d)) throw new ArgumentException($"Winograd: {d} is not a 3×3 stride-1 dilation-1 single-group conv.", nameof(d));
+        if (x.Length < (long)d.N * d.InImage || y.Length < (long)d.N * d.OutImage || (!bias.IsEmpty && bias.Length < d.Cout))
+            throw new ArgumentException($"Winograd: buffers too small for {d}.");
+    }
+
+    // ---------------------------------------------------------------- driver
+
+    /// <summary>Floats of V and M a block aims for (~2.5 MB: in L2 for small channel counts, in L3 otherwise).</summary>
+    private const int BlockFloats = 640 * 1024;
+
+    private static void Run(in ConvDims d, ReadOnlySpan<float> x, WinogradWeights u, ReadOnlySpan<float> bias, Span<float> y,
+        float lo, float hi, bool accumulate)
+    {
+        switch (u.Level)
+        {
+            case GemmLevel.Vector512: Run<Lanes512>(d, x, u, bias, y, lo, hi, accumulate); break;
+            case GemmLevel.Vector256: Run<Lanes256>(d, x, u, bias, y, lo, hi, accumulate); break;
+            case GemmLevel.Vector128: Run<Lanes128>(d, x, u, bias, y, lo, hi, accumulate); break;
+            default: Run<LanesScalar>(d, x, u, bias, y, lo, hi, accumulate); break;
+        }
+    }
+
+    private static void Run<T>(in ConvDims d, ReadOnlySpan<float> x, WinogradWeights u, ReadOnlySpan<float> bias, Span<float> y,
+        float lo, float hi, bool accumulate) where T : struct, ILanes<T>
+    {
+        int lanes = T.Count;
+        var body = new Body<T>
+        {
+            D = d, U = u.Points, Lo = lo, Hi = hi, Accumulate = accumulate,
+            TilesH = (d.Geo.OutH + 3) / 4, TilesW = (d.Geo.OutW + 3) / 4,
+        };
+        body.Vectors = (d.N + lanes - 1) / lanes * body.TilesH * body.TilesW;
+        // Columns per block: as many as fit the V + M budget, at least 64 (the GEMM's N), at most 256; fewer when that
+        // leaves a thread without two blocks.
+        int cols = Math.Clamp(BlockFloats / (Points * (d.Cin + d.Cout)), 64, 256);
+        body.PerBlock = Math.Max(1, cols / lanes);
+        int threads = KernelParallel.MaxThreads;
+        if (threads > 1) body.PerBlock = Math.Min(body.PerBlock, Math.Max(1, (body.Vectors + 2 * threads - 1) / (2 * threads)));
+        int blocks = (body.Vectors + body.PerBlock - 1) / body.PerBlock;
+        fixed (float* px = x, py = y, pb = bias)
+        {
+            body.X = px; body.Y = py; body.Bias = bias.IsEmpty ? null : pb;
+            if (blocks == 1) body.Invoke(0); // the GEMMs parallelise themselves
+            else KernelParallel.For(blocks, ref body);
+        }
+        GC.KeepAlive(u);
+    }
+
+    private struct Body<T> : IParallelBody where T : struct, ILanes<T>
+    {
+        public ConvDims D;
+        public PackedMatrix[] U;
+        public float* X, Y, Bias;
+        public float Lo, Hi;
+        public bool Accumulate;
+        public int TilesH, TilesW, Vectors, PerBlock;
+
+        public readonly void Invoke(int block)
+        {
+            var d = D;
+            int lanes = T.Count;
+            int v0 = block * PerBlock, v1 = Math.Min(Vectors, v0 + PerBlock);
+            int cols = (v1 - v0) * lanes;
+            int stripWidth = 4 * TilesW + 2;
+            long vFloats = (long)Points * d.Cin * cols, mFloats = (long)Points * d.Cout * cols;
+            var scratch = Rent(vFloats + mFloats + 6L * stripWidth * lanes + 60L * lanes);
+            try
+            {
+                fixed (float* ps = scratch)
+                {
+                    float* v = ps, m = v + vFloats, strip = m + mFloats, tmp = strip + 6 * stripWidth * lanes;
+                    TransformInput(v0, v1, v, cols, strip, stripWidth, tmp);
+                    for (int xi = 0; xi < Points; xi++)
+                        Gemm.Sgemm(U[xi], false, cols, 1f, new ReadOnlySpan<float>(v + xi * (nint)d.Cin * cols, d.Cin * cols), cols,
+                            0f, new Span<float>(m + xi * (nint)d.Cout * cols, d.Cout * cols), cols);
+                    TransformOutput(v0, v1, m, cols, tmp);
+                }
+            }
+            finally { Return(scratch, vFloats + mFloats + 6L * stripWidth * lanes + 60L * lanes); }
+        }
+
+        /// <summary>V[ξ, c, column] for the tile vectors [v0, v1) (column = (v − v0)·lanes + lane).</summary>
+        private readonly void TransformInput(int v0, int v1, float* v, int cols, float* strip, int stripWidth, float* tmp)
+        {
+            var d = D;
+            int lanes = T.Count;
+            nint pointStride = (nint)d.Cin * cols, rowStride = (nint)stripWidth * lanes;
+            for (int s = v0; s < v1;)
+            {
+                // One run of tiles along a tile row of one lane group.
+                int row = s / TilesW, tx0 = s % TilesW, tx1 = Math.Min(TilesW, tx0 + v1 - s);
+                int group = row / TilesH, ty = row % TilesH;
+                for (int c = 0; c < d.Cin; c++)
+                {
+                    StageStrip(group, ty, c, strip, stripWidth);
+                    for (int tx = tx0; tx < tx1; tx++)
+                        InputTile<T>(strip + 4 * tx * lanes, rowStride, tmp, v + c * (nint)cols + (s - v0 + tx - tx0) * lanes, pointStride);
+                }
+                s += tx1 - tx0;
+            }
+        }
+
+        /// <summary>strip[(r·width + col)·lanes + lane] = x[image, c, 4·ty − padTop + r, col − padLeft] for the group's
+        /// images, zero outside the image and for lanes past the batch.</summary>
+        private readonly void StageStrip(int group, int ty, int c, float* strip, int width)
+        {
+            var d = D;
+            int lanes = T.Count;
+            new Span<float>(strip, 6 * width * lanes).Clear();
+            int x0 = Math.Max(0, d.Geo.PadLeft), x1 = Math.Min(width, d.W + d.Geo.PadLeft);
+            int images = Math.Min(lanes, d.N - group * lanes);
+            for (int r = 0; r < 6; r++)
+            {
+                int iy = 4 * ty - d.Geo.PadTop + r;
+                if (iy < 0 || iy >= d.H) continue;
+                for (int l = 0; l < images; l++)
+                {
+                    float* src = X + (nint)(group * lanes + l) * d.InImage + ((nint)c * d.H + iy) * d.W - d.Geo.PadLeft;
+                    float* dst = strip + (nint)r * width * lanes + l;
+                    for (int col = x0; col < x1; col++) dst[col * lanes] = src[col];
+                }
+            }
+        }
+
+        /// <summary>y (or y +=) from M[ξ, o, column] for the tile vectors [v0, v1), with bias and clamp.</summary>
+        private readonly void TransformOutput(int v0, int v1, float* m, int cols, float* tmp)
+        {
+            var d = D;
+            int lanes = T.Count;
+            nint pointStride = (nint)d.Cout * cols;
+            float* tile = tmp + 24 * lanes;
+            T lo = T.Splat(Lo), hi = T.Splat(Hi);
+            for (int s = v0; s < v1;)
+            {
+                int row = s / TilesW, tx0 = s % TilesW, tx1 = Math.Min(TilesW, tx0 + v1 - s);
+                int group = row / TilesH, ty = row % TilesH;
+                int images = Math.Min(lanes, d.N - group * lanes);
+                int rows = Math.Min(4, d.Geo.OutH - 4 * ty);
+                for (int o = 0; o < d.Cout; o++)
+                {
+                    T bias = T.Splat(Bias == null ? 0f : Bias[o]);
+                    for (int tx = tx0; tx < tx1; tx++)
+                    {
+                        OutputTile(m + o * (nint)cols + (s - v0 + tx - tx0) * lanes, pointStride, tmp, tile, bias, lo, hi);
+                        int width = Math.Min(4, d.Geo.OutW - 4 * tx);
+                        for (int l = 0; l < images; l++)
+                        {
+                            float* dst = Y + (nint)(group * lanes + l) * d.OutImage + (nint)o * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
+                            for (int a = 0; a < rows; a++, dst += d.Geo.OutW)
+                            {
+                                float* src = tile + 4 * a * lanes + l;
+                                if (Accumulate) for (int b = 0; b < width; b++) dst[b] += src[b * lanes];
+                                else for (int b = 0; b < width; b++) dst[b] = src[b * lanes];
+                            }
+                        }
+                    }
+                }
+                s += tx1 - tx0;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- scratch
+
+    /// <summary>A pooled array of at least <paramref name="floats"/>, counted as rented workspace.</summary>
+    internal static float[] Rent(long floats)
+    {
+        if (floats > Array.MaxLength) throw new ArgumentException($"Winograd workspace of {floats} floats is too large; use a smaller batch.");
+        var array = ArrayPool<float>.Shared.Rent((int)floats);
+        Profiling.MemoryTracker.Rented(floats * sizeof(float));
+        return array;
+    }
+
+    internal static void Return(float[] array, long floats)
+    {
+        Profiling.MemoryTracker.Returned(floats * sizeof(float));
+        ArrayPool<float>.Shared.Return(array);
+    }
+}
+
+/// <summary>
+/// Convolution weights transformed for <see cref="Winograd"/>: for each of the 36 points ξ the matrix U_ξ[rows, cols]
+/// (rows = the conv's output channels) packed for the GEMM of one SIMD tier. Made per call (pooled, disposed after the
+/// call) or once per inference plan (<see cref="Winograd.TransformWeights"/>).
+/// </summary>
+public sealed unsafe class WinogradWeights : IDisposable
+{
+    private readonly float[] _storage;
+    private readonly long _floats;
+    private readonly bool _pooled;
+    private GCHandle _pin;
+
+    private WinogradWeights(int rows, int cols, bool pooled)
+    {
+        Rows = rows; Cols = cols; _pooled = pooled;
+        Level = Gemm.ActiveLevel;
+        long plane = (Gemm.PackedFloats(rows, cols) + 15) / 16 * 16;
+        _floats = 36 * plane + 16;
+        if (pooled)
+        {
+            _storage = Winograd.Rent(_floats);
+            _pin = GCHandle.Alloc(_storage, GCHandleType.Pinned);
+        }
+        else _storage = GC.AllocateUninitializedArray<float>(checked((int)_floats), pinned: true);
+        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+        float* aligned = (float*)((p + 63) & ~(nint)63);
+        Points = new PackedMatrix[36];
+        for (int xi = 0; xi < 36; xi++) Points[xi] = Gemm.PackedView(rows, cols, aligned + xi * plane);
+    }
+
+    /// <summary>Output channels of the conv the weights are for.</summary>
+    public int Rows { get; }
+    /// <summary>Input channels.</summary>
+    public int Cols { get; }
+    /// <summary>Bytes of transformed, packed storage.</summary>
+    public long Bytes => _floats * sizeof(float);
+
+    internal GemmLevel Level { get; }
+    internal PackedMatrix[] Points { get; }
+
+    public void Dispose()
+    {
+        if (!_pooled || !_pin.IsAllocated) return;
+        _pin.Free();
+        Winograd.Return(_storage, _floats);
+    }
+
+    /// <summary>U for the conv with <paramref name="rows"/> output and <paramref name="cols"/> input channels from
+    /// w [rows, cols, 3, 3]; with <paramref name="flip"/>, from w [cols, rows, 3, 3] with each kernel rotated by 180°
+    /// (the data gradient's conv). Pooled weights are workspace of one call: dispose them after it.</summary>
+    internal static WinogradWeights Transform(ReadOnlySpan<float> w, int rows, int cols, bool flip, bool pooled)
+    {
+        var u = new WinogradWeights(rows, cols, pooled);
+        try
+        {
+            int mr = u.Points[0].MR;
+            fixed (float* pw = w)
+            {
+                var body = new TransformBody { W = pw, Rows = rows, Cols = cols, Flip = flip, Mr = mr, Points = u.Points };
+                int chunks = (rows + mr - 1) / mr;
+                if ((long)rows * cols < 4096) for (int i = 0; i < chunks; i++) body.Invoke(i);
+                else KernelParallel.For(chunks, ref body);
+            }
+        }
+        catch
+        {
+            u.Dispose();
+            throw;
+        }
+        return u;
+    }
+
+    /// <summary>Transforms and packs the rows [index·MR, index·MR + MR) of every U_ξ.</summary>
+    private struct TransformBody : IParallelBody
+    {
+        public float* W;
+        public int Rows, Cols, Mr;
+        public bool Flip;
+        public PackedMatrix[] Points;
+
+        public readonly void Invoke(int index)
+        {
+            int r0 = index * Mr, rows = Math.Min(Mr, Rows - r0);
+            long floats = 36L * rows * Cols;
+            var tmp = Winograd.Rent(floats);
+            try
+            {
+                Span<double> g = stackalloc double[9];
+                fixed (float* pt = tmp)
+                {
+                    nint plane = (nint)rows * Cols;
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < Cols; c++)
+                        {
+                            float* k = Flip ? W + ((nint)c * Rows + r0 + r) * 9 : W + ((nint)(r0 + r) * Cols + c) * 9;
+                            for (int t = 0; t < 9; t++) g[t] = k[Flip ? 8 - t : t];
+                            Winograd.WeightTile(g, pt + (nint)r * Cols + c, plane);
+                        }
+                    for (int xi = 0; xi < 36; xi++) Gemm.PackRows(Points[xi], r0, rows, pt + xi * plane, Cols);
+                }
+            }
+            finally { Winograd.Return(tmp, floats); }
+        }
+    }
+}
