@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Shrink.Kernels;
 
@@ -165,25 +166,89 @@ public static unsafe partial class Winograd
         }
     }
 
-    /// <summary>U = G·g·Gᵀ for one 3×3 kernel (g[3i + j]), in double precision; U[k, j] goes to
-    /// <paramref name="dst"/>[(6k + j)·pointStride].</summary>
-    internal static void WeightTile(ReadOnlySpan<double> g, float* dst, nint pointStride)
+    /// <summary>
+    /// U = G·g·Gᵀ for one lane vector of 3×3 kernels: tap t = 3i + j of the kernels is at <paramref name="g"/> + t·tapStride,
+    /// U[k, j] goes to <paramref name="dst"/> + (6k + j)·pointStride. <paramref name="tmp"/> holds 18 vectors.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void WeightTile<T>(float* g, nint tapStride, float* tmp, float* dst, nint pointStride) where T : struct, ILanes<T>
     {
-        Span<double> gg = stackalloc double[18]; // G·g: 6×3
-        for (int c = 0; c < 3; c++) Weight1d(g[c], g[3 + c], g[6 + c], gg, c, 3);
-        Span<double> u = stackalloc double[36];
-        for (int k = 0; k < 6; k++) Weight1d(gg[3 * k], gg[3 * k + 1], gg[3 * k + 2], u, 6 * k, 1);
-        for (int i = 0; i < 36; i++) dst[i * pointStride] = (float)u[i];
+        int n = T.Count;
+        for (int c = 0; c < 3; c++)
+        {
+            Weight1d(T.Load(g + c * tapStride), T.Load(g + (3 + c) * tapStride), T.Load(g + (6 + c) * tapStride),
+                out T u0, out T u1, out T u2, out T u3, out T u4, out T u5);
+            float* t = tmp + c * n;
+            u0.Store(t); u1.Store(t + 3 * n); u2.Store(t + 6 * n); u3.Store(t + 9 * n); u4.Store(t + 12 * n); u5.Store(t + 15 * n);
+        }
+        for (int k = 0; k < 6; k++)
+        {
+            float* t = tmp + 3 * k * n;
+            Weight1d(T.Load(t), T.Load(t + n), T.Load(t + 2 * n), out T u0, out T u1, out T u2, out T u3, out T u4, out T u5);
+            float* o = dst + 6 * k * pointStride;
+            u0.Store(o); u1.Store(o + pointStride); u2.Store(o + 2 * pointStride); u3.Store(o + 3 * pointStride);
+            u4.Store(o + 4 * pointStride); u5.Store(o + 5 * pointStride);
+        }
     }
 
-    /// <summary>G·(g0, g1, g2) into out[at + i·stride], i &lt; 6.</summary>
-    private static void Weight1d(double g0, double g1, double g2, Span<double> output, int at, int stride)
+    /// <summary>G·(g0, g1, g2): the 1-D weight transform.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Weight1d<T>(T g0, T g1, T g2, out T u0, out T u1, out T u2, out T u3, out T u4, out T u5)
+        where T : struct, ILanes<T>
     {
-        output[at] = g0 / 4;
-        output[at + stride] = -(g0 + g1 + g2) / 6;
-        output[at + 2 * stride] = -(g0 - g1 + g2) / 6;
-        output[at + 3 * stride] = g0 / 24 + g1 / 12 + g2 / 6;
-        output[at + 4 * stride] = g0 / 24 - g1 / 12 + g2 / 6;
-        output[at + 5 * stride] = g2;
+        T s02 = g0 + g2, quarter = (1f / 24) * g0 + (1f / 6) * g2, twelfth = (1f / 12) * g1;
+        u0 = 0.25f * g0;
+        u1 = (-1f / 6) * (s02 + g1);
+        u2 = (-1f / 6) * (s02 - g1);
+        u3 = quarter + twelfth;
+        u4 = quarter - twelfth;
+        u5 = g2;
+    }
+}
+
+public static unsafe partial class Winograd
+{
+    /// <summary>
+    /// dst[j·dstStride + i] = src[i·srcStride + j] for i &lt; 16, j &lt; <paramref name="columns"/>: a 16×16 block
+    /// transposed in registers (4 shuffle stages), Vector512 only. Source rows are read for <paramref name="count"/>
+    /// elements (the rest read as zero, never touched in memory).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16(float* src, nint srcStride, int count, float* dst, nint dstStride, int columns)
+    {
+        var r = stackalloc Vector512<float>[16];
+        if (count >= 16) for (int i = 0; i < 16; i++) r[i] = Vector512.Load(src + i * srcStride);
+        else
+        {
+            var mask = Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create((float)count));
+            for (int i = 0; i < 16; i++) r[i] = Avx512F.MaskLoad(src + i * srcStride, mask, Vector512<float>.Zero);
+        }
+        var t = stackalloc Vector512<float>[16];
+        for (int i = 0; i < 16; i += 2)
+        {
+            t[i] = Avx512F.UnpackLow(r[i], r[i + 1]);
+            t[i + 1] = Avx512F.UnpackHigh(r[i], r[i + 1]);
+        }
+        // r[4q + c] holds column c (mod 4) of rows 4q..4q+3 in each 128-bit lane.
+        for (int q = 0; q < 16; q += 4)
+        {
+            r[q] = Avx512F.Shuffle(t[q], t[q + 2], 0x44);
+            r[q + 1] = Avx512F.Shuffle(t[q], t[q + 2], 0xEE);
+            r[q + 2] = Avx512F.Shuffle(t[q + 1], t[q + 3], 0x44);
+            r[q + 3] = Avx512F.Shuffle(t[q + 1], t[q + 3], 0xEE);
+        }
+        for (int c = 0; c < 4; c++)
+        {
+            t[c] = Avx512F.Shuffle4x128(r[c], r[4 + c], 0x88);
+            t[4 + c] = Avx512F.Shuffle4x128(r[c], r[4 + c], 0xDD);
+            t[8 + c] = Avx512F.Shuffle4x128(r[8 + c], r[12 + c], 0x88);
+            t[12 + c] = Avx512F.Shuffle4x128(r[8 + c], r[12 + c], 0xDD);
+        }
+        for (int c = 0; c < 8; c++)
+        {
+            // t[c] pairs with t[8 + c]: columns c (0x88) and c + 8 (0xDD).
+            if (c < columns) Avx512F.Shuffle4x128(t[c], t[8 + c], 0x88).Store(dst + c * dstStride);
+            if (c + 8 < columns) Avx512F.Shuffle4x128(t[c], t[8 + c], 0xDD).Store(dst + (c + 8) * dstStride);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Shrink.Kernels;
 
@@ -163,29 +164,35 @@ public static unsafe partial class Winograd
             int v0 = block * PerBlock, v1 = Math.Min(Vectors, v0 + PerBlock);
             int cols = (v1 - v0) * lanes;
             int stripWidth = 4 * TilesW + 2;
-            long vFloats = (long)Points * d.Cin * cols, mFloats = (long)Points * d.Cout * cols;
-            var scratch = Rent(vFloats + mFloats + 6L * stripWidth * lanes + 60L * lanes);
+            // One plane per point ξ: V_ξ [Cin, cols], M_ξ [Cout, cols]. Planes are padded by a cache line so the 36
+            // stores (loads) of one tile do not all map to the same L1 set when a plane is a multiple of 4 KB.
+            nint vStride = PlaneStride(d.Cin, cols), mStride = PlaneStride(d.Cout, cols);
+            long floats = Points * (long)(vStride + mStride) + 6L * stripWidth * lanes + 40L * lanes + 256; // + strip, tile scratch
+            var scratch = Rent(floats);
             try
             {
                 fixed (float* ps = scratch)
                 {
-                    float* v = ps, m = v + vFloats, strip = m + mFloats, tmp = strip + 6 * stripWidth * lanes;
-                    TransformInput(v0, v1, v, cols, strip, stripWidth, tmp);
+                    float* v = ps, m = v + Points * vStride, strip = m + Points * mStride, tmp = strip + 6 * stripWidth * lanes;
+                    TransformInput(v0, v1, v, vStride, cols, strip, stripWidth, tmp);
                     for (int xi = 0; xi < Points; xi++)
-                        Gemm.Sgemm(U[xi], false, cols, 1f, new ReadOnlySpan<float>(v + xi * (nint)d.Cin * cols, d.Cin * cols), cols,
-                            0f, new Span<float>(m + xi * (nint)d.Cout * cols, d.Cout * cols), cols);
-                    TransformOutput(v0, v1, m, cols, tmp);
+                        Gemm.Sgemm(U[xi], false, cols, 1f, new ReadOnlySpan<float>(v + xi * vStride, d.Cin * cols), cols,
+                            0f, new Span<float>(m + xi * mStride, d.Cout * cols), cols);
+                    TransformOutput(v0, v1, m, mStride, cols, tmp);
                 }
             }
-            finally { Return(scratch, vFloats + mFloats + 6L * stripWidth * lanes + 60L * lanes); }
+            finally { Return(scratch, floats); }
         }
 
+        /// <summary>Floats from one point's plane of <paramref name="rows"/>×<paramref name="cols"/> to the next.</summary>
+        private static nint PlaneStride(int rows, int cols) => (nint)rows * cols + 16;
+
         /// <summary>V[ξ, c, column] for the tile vectors [v0, v1) (column = (v − v0)·lanes + lane).</summary>
-        private readonly void TransformInput(int v0, int v1, float* v, int cols, float* strip, int stripWidth, float* tmp)
+        private readonly void TransformInput(int v0, int v1, float* v, nint pointStride, int cols, float* strip, int stripWidth, float* tmp)
         {
             var d = D;
             int lanes = T.Count;
-            nint pointStride = (nint)d.Cin * cols, rowStride = (nint)stripWidth * lanes;
+            nint rowStride = (nint)stripWidth * lanes;
             for (int s = v0; s < v1;)
             {
                 // One run of tiles along a tile row of one lane group.
@@ -214,6 +221,15 @@ public static unsafe partial class Winograd
             {
                 int iy = 4 * ty - d.Geo.PadTop + r;
                 if (iy < 0 || iy >= d.H) continue;
+                if (typeof(T) == typeof(Lanes512) && images == 16 && x1 > x0)
+                {
+                    // 16 images' row segments (one image apart) transposed 16 columns at a time.
+                    float* src = X + (nint)group * 16 * d.InImage + ((nint)c * d.H + iy) * d.W + x0 - d.Geo.PadLeft;
+                    float* dst = strip + ((nint)r * width + x0) * 16;
+                    for (int col = 0; col < x1 - x0; col += 16)
+                        Transpose16(src + col, d.InImage, x1 - x0 - col, dst + col * 16, 16, Math.Min(16, x1 - x0 - col));
+                    continue;
+                }
                 for (int l = 0; l < images; l++)
                 {
                     float* src = X + (nint)(group * lanes + l) * d.InImage + ((nint)c * d.H + iy) * d.W - d.Geo.PadLeft;
@@ -224,11 +240,10 @@ public static unsafe partial class Winograd
         }
 
         /// <summary>y (or y +=) from M[ξ, o, column] for the tile vectors [v0, v1), with bias and clamp.</summary>
-        private readonly void TransformOutput(int v0, int v1, float* m, int cols, float* tmp)
+        private readonly void TransformOutput(int v0, int v1, float* m, nint pointStride, int cols, float* tmp)
         {
             var d = D;
             int lanes = T.Count;
-            nint pointStride = (nint)d.Cout * cols;
             float* tile = tmp + 24 * lanes;
             T lo = T.Splat(Lo), hi = T.Splat(Hi);
             for (int s = v0; s < v1;)
@@ -244,6 +259,23 @@ public static unsafe partial class Winograd
                     {
                         OutputTile(m + o * (nint)cols + (s - v0 + tx - tx0) * lanes, pointStride, tmp, tile, bias, lo, hi);
                         int width = Math.Min(4, d.Geo.OutW - 4 * tx);
+                        if (typeof(T) == typeof(Lanes512) && images == 16 && rows == 4 && width == 4)
+                        {
+                            // Lane-major → image-major: tile[16·l + 4a + b] is image l's output (a, b).
+                            Transpose16(tile, 16, 16, tile + 256, 16, 16);
+                            float* t = tile + 256;
+                            float* dst0 = Y + (nint)group * 16 * d.OutImage + (nint)o * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
+                            for (int l = 0; l < 16; l++, t += 16)
+                            {
+                                float* dst = dst0 + (nint)l * d.OutImage;
+                                for (int a = 0; a < 4; a++, dst += d.Geo.OutW)
+                                {
+                                    var q = Vector128.Load(t + 4 * a);
+                                    (Accumulate ? Vector128.Load(dst) + q : q).Store(dst);
+                                }
+                            }
+                            continue;
+                        }
                         for (int l = 0; l < images; l++)
                         {
                             float* dst = Y + (nint)(group * lanes + l) * d.OutImage + (nint)o * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
@@ -334,13 +366,15 @@ public sealed unsafe class WinogradWeights : IDisposable
         var u = new WinogradWeights(rows, cols, pooled);
         try
         {
-            int mr = u.Points[0].MR;
             fixed (float* pw = w)
             {
-                var body = new TransformBody { W = pw, Rows = rows, Cols = cols, Flip = flip, Mr = mr, Points = u.Points };
-                int chunks = (rows + mr - 1) / mr;
-                if ((long)rows * cols < 4096) for (int i = 0; i < chunks; i++) body.Invoke(i);
-                else KernelParallel.For(chunks, ref body);
+                switch (u.Level)
+                {
+                    case GemmLevel.Vector512: Fill<Lanes512>(u, pw, flip); break;
+                    case GemmLevel.Vector256: Fill<Lanes256>(u, pw, flip); break;
+                    case GemmLevel.Vector128: Fill<Lanes128>(u, pw, flip); break;
+                    default: Fill<LanesScalar>(u, pw, flip); break;
+                }
             }
         }
         catch
@@ -351,8 +385,18 @@ public sealed unsafe class WinogradWeights : IDisposable
         return u;
     }
 
-    /// <summary>Transforms and packs the rows [index·MR, index·MR + MR) of every U_ξ.</summary>
-    private struct TransformBody : IParallelBody
+    private static void Fill<T>(WinogradWeights u, float* w, bool flip) where T : struct, ILanes<T>
+    {
+        int mr = u.Points[0].MR;
+        var body = new TransformBody<T> { W = w, Rows = u.Rows, Cols = u.Cols, Flip = flip, Mr = mr, Points = u.Points };
+        int chunks = (u.Rows + mr - 1) / mr;
+        if ((long)u.Rows * u.Cols < 4096) for (int i = 0; i < chunks; i++) body.Invoke(i);
+        else KernelParallel.For(chunks, ref body);
+    }
+
+    /// <summary>Transforms and packs the rows [index·MR, index·MR + MR) of every U_ξ: each row's kernels are gathered
+    /// tap-major (taps[t, c] = tap t of the kernel for input channel c), then transformed a lane vector of channels at a time.</summary>
+    private struct TransformBody<T> : IParallelBody where T : struct, ILanes<T>
     {
         public float* W;
         public int Rows, Cols, Mr;
@@ -361,26 +405,32 @@ public sealed unsafe class WinogradWeights : IDisposable
 
         public readonly void Invoke(int index)
         {
+            int lanes = T.Count;
             int r0 = index * Mr, rows = Math.Min(Mr, Rows - r0);
-            long floats = 36L * rows * Cols;
-            var tmp = Winograd.Rent(floats);
+            int ld = (Cols + lanes - 1) / lanes * lanes; // row stride of the transformed chunk (and of taps)
+            nint plane = (nint)rows * ld;
+            long floats = 36L * plane + 9L * ld + 18L * lanes;
+            var scratch = Winograd.Rent(floats);
             try
             {
-                Span<double> g = stackalloc double[9];
-                fixed (float* pt = tmp)
+                fixed (float* ps = scratch)
                 {
-                    nint plane = (nint)rows * Cols;
+                    float* u = ps, taps = u + 36 * plane, tmp = taps + 9 * ld;
+                    new Span<float>(taps, 9 * ld).Clear(); // channels past Cols stay zero
                     for (int r = 0; r < rows; r++)
+                    {
                         for (int c = 0; c < Cols; c++)
                         {
                             float* k = Flip ? W + ((nint)c * Rows + r0 + r) * 9 : W + ((nint)(r0 + r) * Cols + c) * 9;
-                            for (int t = 0; t < 9; t++) g[t] = k[Flip ? 8 - t : t];
-                            Winograd.WeightTile(g, pt + (nint)r * Cols + c, plane);
+                            for (int t = 0; t < 9; t++) taps[t * ld + c] = k[Flip ? 8 - t : t];
                         }
-                    for (int xi = 0; xi < 36; xi++) Gemm.PackRows(Points[xi], r0, rows, pt + xi * plane, Cols);
+                        for (int c = 0; c < Cols; c += lanes)
+                            Winograd.WeightTile<T>(taps + c, ld, tmp, u + (nint)r * ld + c, plane);
+                    }
+                    for (int xi = 0; xi < 36; xi++) Gemm.PackRows(Points[xi], r0, rows, u + xi * plane, ld);
                 }
             }
-            finally { Winograd.Return(tmp, floats); }
+            finally { Winograd.Return(scratch, floats); }
         }
     }
 }
