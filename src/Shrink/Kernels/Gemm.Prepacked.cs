@@ -112,6 +112,9 @@ public static unsafe partial class Gemm
         a.KeepAlive();
     }
 
+    /// <summary>Rows per sliver (MR) of a matrix packed on the active tier.</summary>
+    internal static int PackedRowBlock => GetTier(ActiveLevel).MR;
+
     /// <summary>Floats of packed storage an m×k left operand needs on the active tier (for the view constructor).</summary>
     internal static long PackedFloats(int m, int k)
     {

@@ -54,8 +54,7 @@ public static unsafe partial class Winograd
         Validate(d, x, y, bias);
         if (w.Length < (long)d.Cout * d.Cin * 9) throw new ArgumentException($"Winograd: weights too short for {d}.", nameof(w));
         if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
-        using var u = WinogradWeights.Transform(w, d.Cout, d.Cin, flip: false, pooled: true);
-        Run(d, x, u, bias, y, lo, hi, accumulate: false);
+        RunSliced(d, x, w, flip: false, bias, y, lo, hi, accumulate: false);
     }
 
     /// <summary>As <see cref="Forward(in ConvDims, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, float, float)"/>
@@ -80,8 +79,7 @@ public static unsafe partial class Winograd
         Validate(g, dy, dx, default);
         if (w.Length < (long)d.Cout * d.Cin * 9) throw new ArgumentException($"Winograd: weights too short for {d}.", nameof(w));
         if (g.N == 0 || g.Cout == 0 || g.P == 0 || g.Cin == 0) return;
-        using var u = WinogradWeights.Transform(w, d.Cin, d.Cout, flip: true, pooled: true);
-        Run(g, dy, u, default, dx, float.NegativeInfinity, float.PositiveInfinity, accumulate: true);
+        RunSliced(g, dy, w, flip: true, default, dx, float.NegativeInfinity, float.PositiveInfinity, accumulate: true);
     }
 
     /// <summary>Transforms w [Cout, Cin, 3, 3] once for repeated forward calls (an inference plan): U packed for the GEMM
@@ -91,7 +89,7 @@ public static unsafe partial class Winograd
         ArgumentNullException.ThrowIfNull(w);
         if (cout <= 0 || cin <= 0 || w.Length < (long)cout * cin * 9)
             throw new ArgumentException($"Winograd: weights of {w.Length} floats do not hold {cout}×{cin}×3×3.", nameof(w));
-        return WinogradWeights.Transform(w, cout, cin, flip: false, pooled: false);
+        return WinogradWeights.Transform(w, cout, cin, flip: false, pooled: false, 0, cout);
     }
 
     /// <summary>The conv whose output is the data gradient of <paramref name="d"/>: input dy, output dx.</summary>
@@ -109,6 +107,28 @@ public static unsafe partial class Winograd
 
     /// <summary>Floats of V and M a block aims for (~2.5 MB: in L2 for small channel counts, in L3 otherwise).</summary>
     private const int BlockFloats = 640 * 1024;
+
+    /// <summary>Transformed weights a call keeps at once (16 MB): bigger ones (512×512) are made and used a slice of
+    /// output channels at a time, so the workspace stays small next to the activations (training's peak memory); each
+    /// slice transforms the input again (cheap at the channel counts where slicing happens). Tests lower it.</summary>
+    internal static long SliceFloats = 4L << 20;
+
+    /// <summary>Runs the conv with per-call transformed weights (<paramref name="w"/> as for
+    /// <see cref="WinogradWeights.Transform"/>), in slices of output channels.</summary>
+    private static void RunSliced(in ConvDims d, ReadOnlySpan<float> x, ReadOnlySpan<float> w, bool flip, ReadOnlySpan<float> bias,
+        Span<float> y, float lo, float hi, bool accumulate)
+    {
+        int mr = Gemm.PackedRowBlock;
+        int maxRows = Math.Max(mr, (int)(SliceFloats / (Points * (long)d.Cin)) / mr * mr);
+        int slices = (d.Cout + maxRows - 1) / maxRows;
+        int rows = (d.Cout + slices - 1) / slices;
+        rows = Math.Min(d.Cout, (rows + mr - 1) / mr * mr);
+        for (int o0 = 0; o0 < d.Cout; o0 += rows)
+        {
+            using var u = WinogradWeights.Transform(w, d.Cout, d.Cin, flip, pooled: true, o0, Math.Min(rows, d.Cout - o0));
+            Run(d, x, u, bias, y, lo, hi, accumulate);
+        }
+    }
 
     private static void Run(in ConvDims d, ReadOnlySpan<float> x, WinogradWeights u, ReadOnlySpan<float> bias, Span<float> y,
         float lo, float hi, bool accumulate)
@@ -128,13 +148,13 @@ public static unsafe partial class Winograd
         int lanes = T.Count;
         var body = new Body<T>
         {
-            D = d, U = u.Points, Lo = lo, Hi = hi, Accumulate = accumulate,
+            D = d, U = u.Points, O0 = u.RowStart, Co = u.Rows, Lo = lo, Hi = hi, Accumulate = accumulate,
             TilesH = (d.Geo.OutH + 3) / 4, TilesW = (d.Geo.OutW + 3) / 4,
         };
         body.Vectors = (d.N + lanes - 1) / lanes * body.TilesH * body.TilesW;
         // Columns per block: as many as fit the V + M budget, at least 64 (the GEMM's N), at most 256; fewer when that
         // leaves a thread without two blocks.
-        int cols = Math.Clamp(BlockFloats / (Points * (d.Cin + d.Cout)), 64, 256);
+        int cols = Math.Clamp(BlockFloats / (Points * (d.Cin + u.Rows)), 64, 256);
         body.PerBlock = Math.Max(1, cols / lanes);
         int threads = KernelParallel.MaxThreads;
         if (threads > 1) body.PerBlock = Math.Min(body.PerBlock, Math.Max(1, (body.Vectors + 2 * threads - 1) / (2 * threads)));
@@ -155,6 +175,8 @@ public static unsafe partial class Winograd
         public float* X, Y, Bias;
         public float Lo, Hi;
         public bool Accumulate;
+        /// <summary>The output channels [O0, O0 + Co) this run computes (a slice of the weights).</summary>
+        public int O0, Co;
         public int TilesH, TilesW, Vectors, PerBlock;
 
         public readonly void Invoke(int block)
@@ -166,7 +188,7 @@ public static unsafe partial class Winograd
             int stripWidth = 4 * TilesW + 2;
             // One plane per point ξ: V_ξ [Cin, cols], M_ξ [Cout, cols]. Planes are padded by a cache line so the 36
             // stores (loads) of one tile do not all map to the same L1 set when a plane is a multiple of 4 KB.
-            nint vStride = PlaneStride(d.Cin, cols), mStride = PlaneStride(d.Cout, cols);
+            nint vStride = PlaneStride(d.Cin, cols), mStride = PlaneStride(Co, cols);
             long floats = Points * (long)(vStride + mStride) + 6L * stripWidth * lanes + 40L * lanes + 256; // + strip, tile scratch
             var scratch = Rent(floats);
             try
@@ -177,7 +199,7 @@ public static unsafe partial class Winograd
                     TransformInput(v0, v1, v, vStride, cols, strip, stripWidth, tmp);
                     for (int xi = 0; xi < Points; xi++)
                         Gemm.Sgemm(U[xi], false, cols, 1f, new ReadOnlySpan<float>(v + xi * vStride, d.Cin * cols), cols,
-                            0f, new Span<float>(m + xi * mStride, d.Cout * cols), cols);
+                            0f, new Span<float>(m + xi * mStride, Co * cols), cols);
                     TransformOutput(v0, v1, m, mStride, cols, tmp);
                 }
             }
@@ -239,7 +261,7 @@ public static unsafe partial class Winograd
             }
         }
 
-        /// <summary>y (or y +=) from M[ξ, o, column] for the tile vectors [v0, v1), with bias and clamp.</summary>
+        /// <summary>y (or y +=) from M[ξ, o − O0, column] for the tile vectors [v0, v1), with bias and clamp.</summary>
         private readonly void TransformOutput(int v0, int v1, float* m, nint pointStride, int cols, float* tmp)
         {
             var d = D;
@@ -252,9 +274,9 @@ public static unsafe partial class Winograd
                 int group = row / TilesH, ty = row % TilesH;
                 int images = Math.Min(lanes, d.N - group * lanes);
                 int rows = Math.Min(4, d.Geo.OutH - 4 * ty);
-                for (int o = 0; o < d.Cout; o++)
+                for (int o = 0; o < Co; o++)
                 {
-                    T bias = T.Splat(Bias == null ? 0f : Bias[o]);
+                    T bias = T.Splat(Bias == null ? 0f : Bias[O0 + o]);
                     for (int tx = tx0; tx < tx1; tx++)
                     {
                         OutputTile(m + o * (nint)cols + (s - v0 + tx - tx0) * lanes, pointStride, tmp, tile, bias, lo, hi);
@@ -264,7 +286,7 @@ public static unsafe partial class Winograd
                             // Lane-major → image-major: tile[16·l + 4a + b] is image l's output (a, b).
                             Transpose16(tile, 16, 16, tile + 256, 16, 16);
                             float* t = tile + 256;
-                            float* dst0 = Y + (nint)group * 16 * d.OutImage + (nint)o * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
+                            float* dst0 = Y + (nint)group * 16 * d.OutImage + (nint)(O0 + o) * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
                             for (int l = 0; l < 16; l++, t += 16)
                             {
                                 float* dst = dst0 + (nint)l * d.OutImage;
@@ -278,7 +300,7 @@ public static unsafe partial class Winograd
                         }
                         for (int l = 0; l < images; l++)
                         {
-                            float* dst = Y + (nint)(group * lanes + l) * d.OutImage + (nint)o * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
+                            float* dst = Y + (nint)(group * lanes + l) * d.OutImage + (nint)(O0 + o) * d.P + (nint)4 * ty * d.Geo.OutW + 4 * tx;
                             for (int a = 0; a < rows; a++, dst += d.Geo.OutW)
                             {
                                 float* src = tile + 4 * a * lanes + l;
@@ -323,9 +345,9 @@ public sealed unsafe class WinogradWeights : IDisposable
     private readonly bool _pooled;
     private GCHandle _pin;
 
-    private WinogradWeights(int rows, int cols, bool pooled)
+    private WinogradWeights(int rowStart, int rows, int cols, bool pooled)
     {
-        Rows = rows; Cols = cols; _pooled = pooled;
+        RowStart = rowStart; Rows = rows; Cols = cols; _pooled = pooled;
         Level = Gemm.ActiveLevel;
         long plane = (Gemm.PackedFloats(rows, cols) + 15) / 16 * 16;
         _floats = 36 * plane + 16;
@@ -341,8 +363,10 @@ public sealed unsafe class WinogradWeights : IDisposable
         for (int xi = 0; xi < 36; xi++) Points[xi] = Gemm.PackedView(rows, cols, aligned + xi * plane);
     }
 
-    /// <summary>Output channels of the conv the weights are for.</summary>
+    /// <summary>Output channels of the conv the weights are for (of the slice, for per-call weights).</summary>
     public int Rows { get; }
+    /// <summary>The first output channel (non-zero for a slice).</summary>
+    internal int RowStart { get; }
     /// <summary>Input channels.</summary>
     public int Cols { get; }
     /// <summary>Bytes of transformed, packed storage.</summary>
@@ -358,22 +382,22 @@ public sealed unsafe class WinogradWeights : IDisposable
         Winograd.Return(_storage, _floats);
     }
 
-    /// <summary>U for the conv with <paramref name="rows"/> output and <paramref name="cols"/> input channels from
-    /// w [rows, cols, 3, 3]; with <paramref name="flip"/>, from w [cols, rows, 3, 3] with each kernel rotated by 180°
-    /// (the data gradient's conv). Pooled weights are workspace of one call: dispose them after it.</summary>
-    internal static WinogradWeights Transform(ReadOnlySpan<float> w, int rows, int cols, bool flip, bool pooled)
+    /// <summary>U for the output channels [rowStart, rowStart + count) of the conv with <paramref name="rows"/> output and
+    /// <paramref name="cols"/> input channels, from w [rows, cols, 3, 3]; with <paramref name="flip"/>, from w [cols, rows, 3, 3]
+    /// with each kernel rotated by 180° (the data gradient's conv). Pooled weights are workspace of one call: dispose them.</summary>
+    internal static WinogradWeights Transform(ReadOnlySpan<float> w, int rows, int cols, bool flip, bool pooled, int rowStart, int count)
     {
-        var u = new WinogradWeights(rows, cols, pooled);
+        var u = new WinogradWeights(rowStart, count, cols, pooled);
         try
         {
             fixed (float* pw = w)
             {
                 switch (u.Level)
                 {
-                    case GemmLevel.Vector512: Fill<Lanes512>(u, pw, flip); break;
-                    case GemmLevel.Vector256: Fill<Lanes256>(u, pw, flip); break;
-                    case GemmLevel.Vector128: Fill<Lanes128>(u, pw, flip); break;
-                    default: Fill<LanesScalar>(u, pw, flip); break;
+                    case GemmLevel.Vector512: Fill<Lanes512>(u, pw, rows, flip); break;
+                    case GemmLevel.Vector256: Fill<Lanes256>(u, pw, rows, flip); break;
+                    case GemmLevel.Vector128: Fill<Lanes128>(u, pw, rows, flip); break;
+                    default: Fill<LanesScalar>(u, pw, rows, flip); break;
                 }
             }
         }
@@ -385,10 +409,13 @@ public sealed unsafe class WinogradWeights : IDisposable
         return u;
     }
 
-    private static void Fill<T>(WinogradWeights u, float* w, bool flip) where T : struct, ILanes<T>
+    private static void Fill<T>(WinogradWeights u, float* w, int totalRows, bool flip) where T : struct, ILanes<T>
     {
         int mr = u.Points[0].MR;
-        var body = new TransformBody<T> { W = w, Rows = u.Rows, Cols = u.Cols, Flip = flip, Mr = mr, Points = u.Points };
+        var body = new TransformBody<T>
+        {
+            W = w, TotalRows = totalRows, RowStart = u.RowStart, Rows = u.Rows, Cols = u.Cols, Flip = flip, Mr = mr, Points = u.Points,
+        };
         int chunks = (u.Rows + mr - 1) / mr;
         if ((long)u.Rows * u.Cols < 4096) for (int i = 0; i < chunks; i++) body.Invoke(i);
         else KernelParallel.For(chunks, ref body);
@@ -399,7 +426,7 @@ public sealed unsafe class WinogradWeights : IDisposable
     private struct TransformBody<T> : IParallelBody where T : struct, ILanes<T>
     {
         public float* W;
-        public int Rows, Cols, Mr;
+        public int TotalRows, RowStart, Rows, Cols, Mr;
         public bool Flip;
         public PackedMatrix[] Points;
 
@@ -421,7 +448,8 @@ public sealed unsafe class WinogradWeights : IDisposable
                     {
                         for (int c = 0; c < Cols; c++)
                         {
-                            float* k = Flip ? W + ((nint)c * Rows + r0 + r) * 9 : W + ((nint)(r0 + r) * Cols + c) * 9;
+                            int row = RowStart + r0 + r;
+                            float* k = Flip ? W + ((nint)c * TotalRows + row) * 9 : W + ((nint)row * Cols + c) * 9;
                             for (int t = 0; t < 9; t++) taps[t * ld + c] = k[Flip ? 8 - t : t];
                         }
                         for (int c = 0; c < Cols; c += lanes)

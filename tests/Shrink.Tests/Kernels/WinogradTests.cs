@@ -169,6 +169,33 @@ public class WinogradTests
     }
 
     [Fact]
+    public void Weights_too_large_for_the_workspace_run_in_slices_of_output_channels()
+    {
+        var d = Dims(18, 20, 6, 5, 45, 1, 1, 1, 1);
+        var x = Rand(d.N * d.InImage, 14);
+        var wt = Rand(d.Cout * d.Cin * 9, 15);
+        var b = Rand(d.Cout, 16);
+        var dy = Rand(d.N * d.OutImage, 17);
+        var (yRef, abs) = Reference(d, x, wt);
+        var (dxRef, absDx) = ReferenceData(d, dy, wt);
+        var whole = new float[yRef.Length];
+        Winograd.Forward(d, x, wt, b, whole);
+        var y = new float[yRef.Length];
+        var dx = new float[dxRef.Length];
+        long saved = Winograd.SliceFloats;
+        Winograd.SliceFloats = 36 * 20 * 16; // ≤ 16 output channels per slice: 45 → 3 slices, 20 → 2
+        try
+        {
+            Winograd.Forward(d, x, wt, b, y);
+            Winograd.BackwardData(d, dy, wt, dx);
+        }
+        finally { Winograd.SliceFloats = saved; }
+        Assert.Equal(whole, y); // each output channel is the same computation in a slice
+        AssertClose(yRef.Select((v, i) => v + b[i / d.P % d.Cout]).ToArray(), abs, y, "sliced forward");
+        AssertClose(dxRef, absDx, dx, "sliced data gradient");
+    }
+
+    [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
         var d = Dims(37, 16, 10, 10, 24, 1, 1, 1, 1);
