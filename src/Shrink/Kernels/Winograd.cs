@@ -37,10 +37,13 @@ public static unsafe partial class Winograd
         return d.Groups == 1 && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
     }
 
-    /// <summary>Whether <see cref="ConvGemm"/> sends this forward conv here (measured, see docs/performance.md): enough
-    /// channels for the GEMMs to dominate the transforms, and enough tiles for the GEMMs' N dimension.</summary>
+    /// <summary>Whether <see cref="ConvGemm"/> sends this conv here. Measured on the ResNet-18 / VGG-11 shapes at batch
+    /// 128 (docs/performance.md): Winograd wins when there are enough channels for its 36 GEMMs to outweigh the
+    /// transforms — at least 64 in and out, and not fewer out than in below 128 (the input transform costs about
+    /// twice the output one per channel: 128→64 at 14×14 loses) — and maps of at least 4×4. A batch of at least 16
+    /// fills the 16 image lanes; smaller batches (batch-1 latency) keep im2col + GEMM.</summary>
     public static bool Preferred(in ConvDims d) =>
-        Enabled && Supports(d) && d.Cin >= 16 && d.Cout >= 16 && d.Geo.OutH >= 4 && d.Geo.OutW >= 4 && d.N >= 8;
+        Enabled && Supports(d) && d.N >= 16 && d.Cin >= 64 && d.Cout >= Math.Min(d.Cin, 128) && d.Geo.OutH >= 4 && d.Geo.OutW >= 4;
 
     /// <summary>Whether <see cref="ConvGemm.BackwardData"/> sends the data gradient here: it is the 3×3 conv of dy with
     /// the flipped kernels and padding 2 − p, so the forward rule applies to that conv.</summary>

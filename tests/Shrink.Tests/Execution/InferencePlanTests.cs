@@ -124,13 +124,13 @@ public class InferencePlanTests
     [Fact]
     public void Winograd_convs_with_weights_transformed_once_match_im2col()
     {
-        // Batch 8 of 12×12 images: the 64-channel 12×12 and 128-channel 6×6 3×3 convs take Winograd (folded weights
+        // Batch 16 of 12×12 images: the 64-channel 12×12 and 128-channel 6×6 3×3 convs take Winograd (folded weights
         // transformed once per plan); within Winograd's rounding of the im2col plan and of the plain run.
         var g = ModelZoo.Create("resnet18", new ZooInput(1, 12, 12, 10));
         RandomiseNorms(g, new Random(6));
-        var x = new Tensor(new Shape(8, 1, 12, 12));
+        var x = new Tensor(new Shape(16, 1, 12, 12));
         Init.Uniform(x, -1, 1, new Random(7));
-        Assert.True(Shrink.Kernels.Winograd.Preferred(new Shrink.Kernels.ConvDims(8, 64, 12, 12, 64, 1,
+        Assert.True(Shrink.Kernels.Winograd.Preferred(new Shrink.Kernels.ConvDims(16, 64, 12, 12, 64, 1,
             new Shrink.Kernels.Window2d(3, 3, 1, 1, 1, 1, 1, 1, 12, 12))));
         var winograd = new Executor(g).Run(x).Clone();
         Shrink.Kernels.Winograd.Enabled = false;

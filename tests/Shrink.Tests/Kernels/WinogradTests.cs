@@ -229,11 +229,14 @@ public class WinogradTests
     [Fact]
     public void ConvGemm_dispatches_large_3x3_convs_and_the_switch_restores_im2col()
     {
-        var d = Dims(16, 16, 8, 8, 16, 1, 1, 1, 1);
+        var d = Dims(16, 64, 6, 6, 64, 1, 1, 1, 1);
         Assert.True(Winograd.Preferred(d));
         Assert.True(Winograd.PreferredForData(d));
-        Assert.False(Winograd.Preferred(Dims(1, 16, 8, 8, 16, 1, 1, 1, 1)));   // batch 1 stays on im2col
-        Assert.False(Winograd.Preferred(Dims(16, 3, 8, 8, 16, 1, 1, 1, 1)));   // too few input channels
+        Assert.False(Winograd.Preferred(Dims(1, 64, 6, 6, 64, 1, 1, 1, 1)));    // batch 1 stays on im2col
+        Assert.False(Winograd.Preferred(Dims(16, 3, 6, 6, 64, 1, 1, 1, 1)));    // too few input channels
+        Assert.False(Winograd.Preferred(Dims(16, 128, 6, 6, 64, 1, 1, 1, 1)));  // fewer outputs than inputs, < 128
+        Assert.False(Winograd.PreferredForData(Dims(16, 64, 6, 6, 128, 1, 1, 1, 1))); // its data gradient is that conv
+        Assert.False(Winograd.Preferred(Dims(16, 64, 3, 3, 64, 1, 1, 1, 1)));   // 3×3 maps
 
         var x = Rand(d.N * d.InImage, 10);
         var wt = Rand(d.Cout * d.Cin * 9, 11);
@@ -260,10 +263,11 @@ public class WinogradTests
     public void Conv_op_gradients_pass_through_winograd()
     {
         var op = new Conv { Strides = [1, 1], Pads = [1, 1, 1, 1] };
-        var x = GradientCheck.Random(new Shape(8, 16, 5, 5), 12);
-        var w = GradientCheck.Random(new Shape(16, 16, 3, 3), 13);
-        var b = GradientCheck.Random(new Shape(16), 14);
-        Assert.True(Winograd.Preferred(op.Measure(x.Shape, w.Shape, new Shape(8, 16, 5, 5))));
+        var x = GradientCheck.Random(new Shape(16, 64, 4, 5), 12);
+        var w = GradientCheck.Random(new Shape(64, 64, 3, 3), 13);
+        var b = GradientCheck.Random(new Shape(64), 14);
+        var d = op.Measure(x.Shape, w.Shape, new Shape(16, 64, 4, 5));
+        Assert.True(Winograd.Preferred(d) && Winograd.PreferredForData(d));
         GradientCheck.AssertOp(op, [x, w, b], maxElementsPerInput: 24);
     }
 }
