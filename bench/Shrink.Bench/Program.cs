@@ -4,7 +4,7 @@ using Shrink.Tensors;
 using Shrink.Zoo;
 
 if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kernels.KernelParallel.MaxThreads = int.Parse(th);
-// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
+// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "train")
@@ -54,6 +54,45 @@ if (args.Length > 0 && args[0] == "convs")
         double b = Bench.MeasureConvBackward(c, quick: true);
         double gflop = 2.0 * 128 * c.Cout * Math.Pow((c.H + 2 * c.Pad - c.Kernel) / c.Stride + 1, 2) * c.Cin * c.Kernel * c.Kernel / 1e9;
         Console.WriteLine($"{c.Key,-24} fwd {f,8:F2} ms ({gflop / f * 1000,6:F1} GF/s)  bwd {b,8:F2} ms ({2 * gflop / b * 1000,6:F1} GF/s)");
+    }
+    return;
+}
+if (args.Length > 0 && args[0] == "wino")
+{
+    // wino [batch] [rounds]: A/B of Winograd vs im2col + GEMM (Winograd.Enabled toggled in alternate rounds, same
+    // process) on the 3×3 stride-1 convs of ResNet-18 and VGG-11: forward and data gradient, median of round medians.
+    int batch = args.Length > 1 ? int.Parse(args[1]) : 128;
+    int rounds = args.Length > 2 ? int.Parse(args[2]) : 3;
+    var shapes = new List<(string Model, Shrink.Kernels.ConvDims D)>();
+    foreach (string model in new[] { "resnet18", "vgg11" })
+        foreach (var node in ModelZoo.Create(model).TopologicalOrder())
+            if (node.Op is Shrink.Ops.Conv conv && node.Inputs[1].Shape[2] == 3 && conv.Strides[0] == 1)
+            {
+                var xs = node.Inputs[0].Shape;
+                var d = conv.Measure(xs.WithBatch(batch), node.Inputs[1].Shape, node.Outputs[0].Shape.WithBatch(batch));
+                if (!shapes.Any(e => e.D == d)) shapes.Add((model, d));
+            }
+    foreach (var (model, d) in shapes)
+    {
+        var x = new float[(long)d.N * d.InImage]; var w = new float[d.Cout * d.K]; var y = new float[(long)d.N * d.OutImage];
+        var rng = new Random(1);
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextSingle() - 0.5f;
+        for (int i = 0; i < w.Length; i++) w[i] = rng.NextSingle() - 0.5f;
+        double T(Action a) { a(); var t = new List<double>(); for (int r = 0; r < 5; r++) { var sw = System.Diagnostics.Stopwatch.StartNew(); a(); t.Add(sw.Elapsed.TotalMilliseconds); } t.Sort(); return t[2]; }
+        var fwd = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        var bwd = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        for (int r = 0; r < 2 * rounds; r++)
+        {
+            bool on = r % 2 == 1;
+            Shrink.Kernels.Winograd.Enabled = on;
+            fwd[on].Add(T(() => Shrink.Kernels.ConvGemm.Forward(d, x, w, default, y)));
+            bwd[on].Add(T(() => Shrink.Kernels.ConvGemm.BackwardData(d, y, w, x)));
+        }
+        Shrink.Kernels.Winograd.Enabled = true;
+        double M(List<double> l) { l.Sort(); return l[l.Count / 2]; }
+        double gflop = 2.0 * d.N * d.Cout * d.P * d.K / 1e9;
+        Console.WriteLine($"{model,-8} {d.Cin,3}x{d.H,2}x{d.W,-2}->{d.Cout,3} bs{d.N}: fwd {M(fwd[false]),7:F2} -> {M(fwd[true]),7:F2} ms ({gflop / M(fwd[true]) * 1000,5:F0} GF/s eff)"
+            + $"  data {M(bwd[false]),7:F2} -> {M(bwd[true]),7:F2} ms   winograd used: {Shrink.Kernels.Winograd.Preferred(d)}/{Shrink.Kernels.Winograd.PreferredForData(d)}");
     }
     return;
 }

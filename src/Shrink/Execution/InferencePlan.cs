@@ -97,10 +97,18 @@ public sealed class InferencePlan
         public override Shape[] InferShapes(Shape[] inputs) =>
             Shrink.Graph.Graph.InferNodeShapes(node, conv, node.Inputs.Select((v, i) => i == 0 ? inputs[0] : v.Shape).ToArray());
 
+        /// <summary>The weights transformed for <see cref="Winograd"/>, made on the first run that takes that path.</summary>
+        private WinogradWeights? _winograd;
+
         public override void Run(Tensor[] inputs, Tensor[] outputs, OpContext ctx)
         {
             var d = conv.Measure(inputs[0].Shape, weightShape, outputs[0].Shape);
-            ConvGemm.Forward(d, inputs[0].Span, Weight, Bias, outputs[0].Span, Lo, Hi, Packed);
+            if (Winograd.Preferred(d))
+            {
+                _winograd ??= Winograd.TransformWeights(Weight, d.Cout, d.Cin);
+                Winograd.Forward(d, inputs[0].Span, _winograd, Bias, outputs[0].Span, Lo, Hi);
+            }
+            else ConvGemm.Forward(d, inputs[0].Span, Weight, Bias, outputs[0].Span, Lo, Hi, Packed);
         }
     }
 

@@ -76,6 +76,7 @@ public static unsafe class ConvGemm
         if (x.Length < (long)d.N * d.InImage || y.Length < (long)d.N * d.OutImage || w.Length < (long)d.Cout * d.K || (!bias.IsEmpty && bias.Length < d.Cout))
             throw new ArgumentException($"Conv: buffers too small for {d}.");
         if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        if (Winograd.Preferred(d)) { Winograd.Forward(d, x, w, bias, y, lo, hi); return; }
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
             var body = new ForwardBody { D = d, X = px, Wt = pw, Bias = bias.IsEmpty ? null : pb, Y = py, Lo = lo, Hi = hi };
@@ -192,6 +193,7 @@ public static unsafe class ConvGemm
         if (dx.Length < (long)d.N * d.InImage || dy.Length < (long)d.N * d.OutImage || w.Length < (long)d.Cout * d.K)
             throw new ArgumentException($"Conv backward: buffers too small for {d}.");
         if (d.N == 0 || d.Cout == 0 || d.P == 0) return;
+        if (Winograd.PreferredForData(d)) { Winograd.BackwardData(d, dy, w, dx); return; }
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
             var body = new BackwardDataBody { D = d, Dy = pdy, Wt = pw, Dx = pdx };

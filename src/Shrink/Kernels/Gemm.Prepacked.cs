@@ -9,10 +9,23 @@ namespace Shrink.Kernels;
 /// <see cref="Gemm.Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int)"/>
 /// uses), the MR-row slivers of all m rows (rows past m zero). Packed for one SIMD tier (the active one when packed).
 /// Immutable; it keeps a reference to the source array for the m = 1 / n = 1 GEMV paths, so the source must not change.
+/// (Winograd's transformed weights are source-less views over storage it owns and fills, see <c>Gemm.PackedView</c>.)
 /// </summary>
 public sealed unsafe class PackedMatrix
 {
-    private readonly float[] _data;
+    private readonly float[]? _data;
+    private readonly long _viewBytes;
+
+    /// <summary>A view over <paramref name="storage"/> (64-byte aligned, at least <see cref="Gemm.PackedFloats"/>
+    /// floats, owned and kept alive by the caller) without a source matrix: filled by <see cref="Gemm.PackRows"/>, and
+    /// multiplied on the packed path even when m or n is 1 (no GEMV shortcut, which would need the source).</summary>
+    internal PackedMatrix(GemmLevel level, int mr, int m, int k, int kcStep, float* storage)
+    {
+        Level = level; MR = mr; Rows = m; Cols = k; KcStep = kcStep;
+        MPad = (m + mr - 1) / mr * mr;
+        Ptr = storage;
+        _viewBytes = (long)MPad * k * sizeof(float);
+    }
 
     internal PackedMatrix(GemmLevel level, int mr, int m, int k, int kcStep, float[] source, int offset, int lda, bool transA)
     {
@@ -27,7 +40,8 @@ public sealed unsafe class PackedMatrix
     internal readonly GemmLevel Level;
     internal readonly int MR, KcStep, MPad, Offset, Lda;
     internal readonly bool TransA;
-    internal readonly float[] Source;
+    /// <summary>The unpacked matrix (null for a view: see the view constructor).</summary>
+    internal readonly float[]? Source;
     internal readonly float* Ptr;
 
     /// <summary>m: rows of op(A).</summary>
@@ -35,7 +49,7 @@ public sealed unsafe class PackedMatrix
     /// <summary>k: columns of op(A).</summary>
     public int Cols { get; }
     /// <summary>Bytes of packed storage.</summary>
-    public long Bytes => (long)_data.Length * sizeof(float);
+    public long Bytes => _data == null ? _viewBytes : (long)_data.Length * sizeof(float);
 
     /// <summary>The packed k block starting at <paramref name="pc"/> (a multiple of the k step): MPad/MR slivers of MR×kc.</summary>
     internal float* Block(int pc) => Ptr + (nint)pc * MPad;
@@ -90,11 +104,44 @@ public static unsafe partial class Gemm
         {
             float* pa = psrc + a.Offset;
             if (alpha == 0) ScaleC(m, n, beta, pc, ldc);
+            else if (a.Source == null) Prepacked(a, transB, n, alpha, pb, ldb, beta, pc, ldc);
             else if (m == 1) Gemv(a.Level, k, n, alpha, pa, a.TransA ? a.Lda : 1, pb, ldb, transB, beta, pc, 1);
             else if (n == 1) Gemv(a.Level, k, m, alpha, pb, transB ? 1 : ldb, pa, a.Lda, !a.TransA, beta, pc, ldc);
             else Prepacked(a, transB, n, alpha, pb, ldb, beta, pc, ldc);
         }
         a.KeepAlive();
+    }
+
+    /// <summary>Rows per sliver (MR) of a matrix packed on the active tier.</summary>
+    internal static int PackedRowBlock => GetTier(ActiveLevel).MR;
+
+    /// <summary>Floats of packed storage an m×k left operand needs on the active tier (for the view constructor).</summary>
+    internal static long PackedFloats(int m, int k)
+    {
+        int mr = GetTier(ActiveLevel).MR;
+        return (long)CeilDiv(m, mr) * mr * k;
+    }
+
+    /// <summary>A source-less packed m×k matrix for the active tier over caller-owned <paramref name="storage"/>
+    /// (64-byte aligned, <see cref="PackedFloats"/> floats); fill it with <see cref="PackRows"/>.</summary>
+    internal static PackedMatrix PackedView(int m, int k, float* storage)
+    {
+        var level = ActiveLevel;
+        var tier = GetTier(level);
+        return new PackedMatrix(level, tier.MR, m, k, CeilDiv(k, CeilDiv(k, tier.KC)), storage);
+    }
+
+    /// <summary>Packs rows [row0, row0 + rows) of a packed matrix from row-major <paramref name="a"/> (rows×k, row
+    /// stride lda). row0 must be a multiple of the matrix's MR; rows past m (up to the padded height) are zeroed when
+    /// the last rows are packed. Disjoint row ranges may be packed concurrently.</summary>
+    internal static void PackRows(PackedMatrix dst, int row0, int rows, float* a, int lda)
+    {
+        System.Diagnostics.Debug.Assert(row0 % dst.MR == 0 && row0 + rows <= dst.Rows);
+        for (int pc = 0; pc < dst.Cols; pc += dst.KcStep)
+        {
+            int kc = Math.Min(dst.KcStep, dst.Cols - pc);
+            PackA(false, a + pc, lda, rows, kc, dst.MR, dst.Block(pc) + (nint)row0 * kc);
+        }
     }
 
     /// <summary>Floats of B packed at once (whole k × an nc block), shared by the threads.</summary>

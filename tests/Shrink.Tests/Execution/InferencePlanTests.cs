@@ -121,6 +121,27 @@ public class InferencePlanTests
         }
     }
 
+    [Fact]
+    public void Winograd_convs_with_weights_transformed_once_match_im2col()
+    {
+        // Batch 16 of 12×12 images: the 64-channel 12×12 and 128-channel 6×6 3×3 convs take Winograd (folded weights
+        // transformed once per plan); within Winograd's rounding of the im2col plan and of the plain run.
+        var g = ModelZoo.Create("resnet18", new ZooInput(1, 12, 12, 10));
+        RandomiseNorms(g, new Random(6));
+        var x = new Tensor(new Shape(16, 1, 12, 12));
+        Init.Uniform(x, -1, 1, new Random(7));
+        Assert.True(Shrink.Kernels.Winograd.Preferred(new Shrink.Kernels.ConvDims(16, 64, 12, 12, 64, 1,
+            new Shrink.Kernels.Window2d(3, 3, 1, 1, 1, 1, 1, 1, 12, 12))));
+        var winograd = new Executor(g).Run(x).Clone();
+        Shrink.Kernels.Winograd.Enabled = false;
+        Tensor im2col;
+        try { im2col = new Executor(g).Run(x).Clone(); }
+        finally { Shrink.Kernels.Winograd.Enabled = true; }
+        Assert.NotEqual(im2col.ToArray(), winograd.ToArray());
+        AssertClose(im2col, winograd, "winograd plan vs im2col plan");
+        AssertClose(Plain(g, x), winograd, "winograd plan vs plain run");
+    }
+
     [Theory]
     [InlineData(false, false)] [InlineData(false, true)] [InlineData(true, false)] [InlineData(true, true)]
     public void Gemm_with_packed_weights_is_the_op_to_the_bit(bool transA, bool transB)
