@@ -18,9 +18,9 @@ internal static class Interleave
     private static readonly Vector512<int> s_low512 = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     private static readonly Vector512<int> s_high512 = s_low512 + Vector512.Create(8);
 
-    internal static bool Use512 => !SpatialVector.ForceScalar && Avx512F.IsSupported;
-    internal static bool Use256 => !SpatialVector.ForceScalar && Avx2.IsSupported;
-    internal static bool Use128 => !SpatialVector.ForceScalar && Sse.IsSupported;
+    internal static bool Use512 => !SpatialVector.ForceScalar && Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+    internal static bool Use256 => !SpatialVector.ForceScalar && Avx2.IsSupported && Vector256.IsHardwareAccelerated;
+    internal static bool Use128 => !SpatialVector.ForceScalar && Sse.IsSupported && Vector128.IsHardwareAccelerated;
 
     /// <summary>(a0 a2 … b0 b2 …, a1 a3 … b1 b3 …): the even and odd elements of the 32 floats a‖b.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
