@@ -48,12 +48,15 @@ if (args.Length > 0 && args[0] == "dw")
 }
 if (args.Length > 0 && args[0] == "convs")
 {
-    foreach (var c in Bench.ResNet18Convs())
+    // convs [model]: every distinct conv of the model at batch 128, forward, data gradient, weight gradient.
+    foreach (var c in Bench.ModelConvs(args.Length > 1 ? args[1] : "resnet18"))
     {
         double f = Bench.MeasureConv(c, quick: true);
-        double b = Bench.MeasureConvBackward(c, quick: true);
+        double bd = Bench.MeasureConvBackward(c, quick: true, weight: false);
+        double bw = Bench.MeasureConvBackward(c, quick: true, data: false);
         double gflop = 2.0 * 128 * c.Cout * Math.Pow((c.H + 2 * c.Pad - c.Kernel) / c.Stride + 1, 2) * c.Cin * c.Kernel * c.Kernel / 1e9;
-        Console.WriteLine($"{c.Key,-24} fwd {f,8:F2} ms ({gflop / f * 1000,6:F1} GF/s)  bwd {b,8:F2} ms ({2 * gflop / b * 1000,6:F1} GF/s)");
+        Console.WriteLine($"{c.Key,-24} fwd {f,8:F2} ms ({gflop / f * 1000,6:F1} GF/s)  data {bd,8:F2} ms ({gflop / bd * 1000,6:F1} GF/s)" +
+            $"  weight {bw,8:F2} ms ({gflop / bw * 1000,6:F1} GF/s)");
     }
     return;
 }
@@ -178,6 +181,7 @@ if (args.Length > 0 && args[0] == "profile")
         OpTimer.Active = null;
         times.Sort();
         Console.WriteLine($"{model} train bs{batch}: median step {times[times.Count / 2]:F1} ms = {batch * 1000 / times[times.Count / 2]:F1} images/s; steps {string.Join(" ", times.Select(t => t.ToString("F0")))}");
+        Console.WriteLine($"untimed (tape bookkeeping, gradient buffers, pool): {times.Sum() - timer.Entries.Sum(e => e.Milliseconds):F1} ms over {steps} steps");
     }
     else
     {

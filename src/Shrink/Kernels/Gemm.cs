@@ -84,6 +84,16 @@ public static unsafe partial class Gemm
         _ => new Tier(MRScalar, NRScalar, 4 * 64, 256, 4 * 512, &KernelScalar),
     };
 
+    /// <summary>The micro-kernel's tile (rows of A × columns of B) on the active tier: GEMM work is padded to it.</summary>
+    internal static (int MR, int NR) TileShape
+    {
+        get
+        {
+            var tier = GetTier(ActiveLevel);
+            return (tier.MR, tier.NR);
+        }
+    }
+
     private static int ThreadsFor(long work) =>
         work < ParallelThreshold ? 1 : (int)Math.Min(KernelParallel.MaxThreads, Math.Max(1, work / (ParallelThreshold / 2)));
 

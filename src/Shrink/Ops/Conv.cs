@@ -71,7 +71,11 @@ public sealed class Conv : Operator
     {
         Tensor x = inputs[0], w = inputs[1], dy = outputGrads[0];
         var d = Measure(x.Shape, w.Shape, outputs[0].Shape);
+        var timer = Profiling.OpTimer.Active;
+        long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
         if (inputGrads[0] is { } dx) ConvGemm.BackwardData(d, dy.Span, w.Span, dx.Span);
+        timer?.AddPart(OpType, "data gradient", t0);
+        t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
         Tensor? db = inputGrads.Length == 3 ? inputGrads[2] : null;
         if (inputGrads[1] is { } dw) ConvGemm.BackwardWeight(d, x.Span, dy.Span, dw.Span, db is null ? default : db.Span);
         else if (db is not null)
@@ -84,5 +88,6 @@ public sealed class Conv : Operator
                 dbs[o] += sum;
             }
         }
+        timer?.AddPart(OpType, "weight gradient", t0);
     }
 }

@@ -55,8 +55,7 @@ public sealed class MaxPool : Operator
                 var outPlane = ys.Slice(p * oh * ow, oh * ow);
                 if (IsPlain2x2(h, w, oh, ow))
                 {
-                    for (int r = 0; r < oh; r++)
-                        for (int c = 0; c < ow; c++) outPlane[r * ow + c] = plane[ArgMax2x2(plane, w, r, c)];
+                    Kernels.MaxPool2x2.Forward(plane, w, outPlane, oh, ow);
                     continue;
                 }
                 for (int r = 0; r < oh; r++)
@@ -69,31 +68,11 @@ public sealed class MaxPool : Operator
         });
     }
 
-    /// <summary>2×2 windows, stride 2, no padding or dilation, every window inside the plane (the common pool).</summary>
+    /// <summary>2×2 windows, stride 2, no padding or dilation, every window inside the plane (the common pool): the
+    /// vectorised <see cref="Kernels.MaxPool2x2"/> row kernel.</summary>
     private bool IsPlain2x2(int h, int w, int oh, int ow) =>
         KernelShape[0] == 2 && KernelShape[1] == 2 && Strides[0] == 2 && Strides[1] == 2 && Dilations[0] == 1 && Dilations[1] == 1
         && Pads[0] == 0 && Pads[1] == 0 && 2 * oh <= h && 2 * ow <= w;
-
-    /// <summary><see cref="ArgMax"/> for a plain 2×2 window: same order and rules (first max wins, NaN wins).</summary>
-    private static int ArgMax2x2(ReadOnlySpan<float> plane, int w, int r, int c)
-    {
-        int i0 = 2 * r * w + 2 * c, best = i0;
-        float max = plane[i0];
-        Take(plane, i0 + 1, ref best, ref max);
-        Take(plane, i0 + w, ref best, ref max);
-        Take(plane, i0 + w + 1, ref best, ref max);
-        return best;
-    }
-
-    private static void Take(ReadOnlySpan<float> plane, int idx, ref int best, ref float max)
-    {
-        float v = plane[idx];
-        if (v > max || (float.IsNaN(v) && !float.IsNaN(max)))
-        {
-            max = v;
-            best = idx;
-        }
-    }
 
     private static void ForPlanes(int planes, long work, Action<int, int> body)
     {
@@ -122,8 +101,7 @@ public sealed class MaxPool : Operator
                 var dPlane = dxs.Slice(p * h * w, h * w);
                 if (IsPlain2x2(h, w, oh, ow))
                 {
-                    for (int r = 0; r < oh; r++)
-                        for (int c = 0; c < ow; c++) dPlane[ArgMax2x2(plane, w, r, c)] += gPlane[r * ow + c];
+                    Kernels.MaxPool2x2.Backward(plane, w, gPlane, dPlane, oh, ow);
                     continue;
                 }
                 for (int r = 0; r < oh; r++)

@@ -243,9 +243,12 @@ public static class Bench
     }
 
     /// <summary>The distinct convolutions of CIFAR-style ResNet-18 on 1×28×28.</summary>
-    public static IReadOnlyList<ConvShape> ResNet18Convs()
+    public static IReadOnlyList<ConvShape> ResNet18Convs() => ModelConvs("resnet18");
+
+    /// <summary>The distinct convolutions of zoo model <paramref name="model"/>, in graph order.</summary>
+    public static IReadOnlyList<ConvShape> ModelConvs(string model)
     {
-        var graph = ModelZoo.Create("resnet18");
+        var graph = ModelZoo.Create(model);
         var set = new List<ConvShape>();
         foreach (var node in graph.TopologicalOrder())
         {
@@ -283,8 +286,8 @@ public static class Bench
         return 1000 * Median(() => op.Forward(ctx, [x, w], [y]), quick ? 0.2 : 1.0, minInner: 0);
     }
 
-    /// <summary>Median ms of one conv backward (data and weight gradients) at batch 128.</summary>
-    public static double MeasureConvBackward(ConvShape s, bool quick, int batch = 128)
+    /// <summary>Median ms of one conv backward at batch 128: the data and/or the weight gradient.</summary>
+    public static double MeasureConvBackward(ConvShape s, bool quick, int batch = 128, bool data = true, bool weight = true)
     {
         var op = new Ops.Conv { Strides = [s.Stride, s.Stride], Pads = [s.Pad, s.Pad, s.Pad, s.Pad] };
         var x = new Tensor(new Shape(batch, s.Cin, s.H, s.H));
@@ -298,7 +301,7 @@ public static class Bench
         var dw = new Tensor(w.Shape);
         var ctx = new Ops.OpContext(training: true);
         op.Forward(ctx, [x, w], [y]);
-        return 1000 * Median(() => op.Backward(ctx, [x, w], [y], [dy], [dx, dw]), quick ? 0.2 : 1.0, minInner: 0);
+        return 1000 * Median(() => op.Backward(ctx, [x, w], [y], [dy], [data ? dx : null, weight ? dw : null]), quick ? 0.2 : 1.0, minInner: 0);
     }
 
     /// <summary>Images per second of full training steps (forward, loss, backward, SGD with momentum) and the tracked peak bytes.</summary>

@@ -34,7 +34,21 @@ public sealed class OpTimer
         e.Calls++;
     }
 
-    public void Clear() => _entries.Clear();
+    private readonly Dictionary<(string OpType, string Part), double> _parts = [];
+
+    /// <summary>Time of one part of an op's phase (e.g. Conv backward's data and weight gradients): listed under
+    /// <see cref="Summary"/>, not added to the total (the enclosing node's entry already counts it).</summary>
+    public void AddPart(string opType, string part, long startTimestamp)
+    {
+        double ms = Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
+        _parts[(opType, part)] = _parts.GetValueOrDefault((opType, part)) + ms;
+    }
+
+    public void Clear()
+    {
+        _entries.Clear();
+        _parts.Clear();
+    }
 
     /// <summary>Time per op type and phase, largest first: "Conv forward 812.3 ms (41%)".</summary>
     public string Summary(int top = 40)
@@ -47,6 +61,8 @@ public sealed class OpTimer
             double ms = g.Sum(e => e.Milliseconds);
             sb.AppendLine($"  {g.Key.OpType,-22} {g.Key.Phase,-9} {ms,10:F1} ms {100 * ms / Math.Max(total, 1e-9),5:F1}%");
         }
+        foreach (var ((opType, part), ms) in _parts.OrderByDescending(p => p.Value))
+            sb.AppendLine($"    of which {opType} {part,-20} {ms,10:F1} ms {100 * ms / Math.Max(total, 1e-9),5:F1}%");
         return sb.ToString();
     }
 

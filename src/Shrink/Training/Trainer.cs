@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Shrink.Execution.Losses;
 using Shrink.Execution.Optimizers;
 using Shrink.Execution.Schedules;
@@ -44,17 +45,24 @@ public sealed class Trainer
     /// <summary>One optimizer step on a batch. <paramref name="teacherLogits"/> feeds a distillation loss.</summary>
     public StepResult Step(Tensor images, int[] labels, Tensor? teacherLogits = null)
     {
+        var timer = Profiling.OpTimer.Active;
+        long t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
         Optimizer.ZeroGrad();
+        timer?.Add("zero gradients", Optimizer.Name, "zero", t0);
         using var tape = Tape.Forward(Graph, [images], training: true, StepRandom(_seed, StepCount), order: _order, economical: true);
         var logits = tape.Output;
+        t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
         using var grad = Tensor.Rent(logits.Shape);
         double loss = Loss.Compute(logits, new Targets(labels, null, teacherLogits), grad);
         if (!double.IsFinite(loss))
             throw new ShrinkException($"The loss became {loss} at step {StepCount} of '{Graph.Name}': lower the learning rate or check the data for NaN/Inf.");
         int correct = Metrics.CorrectTop1(logits, labels);
+        timer?.Add("loss", Loss.GetType().Name, "loss", t0);
         tape.Backward([grad]);
         float lr = Schedule.LearningRate(StepCount);
+        t0 = timer is null ? 0 : Stopwatch.GetTimestamp();
         Optimizer.Step(lr);
+        timer?.Add("optimizer step", Optimizer.Name, "step", t0);
         StepCount++;
         return new StepResult(loss, correct, labels.Length, lr);
     }

@@ -25,6 +25,8 @@ public class ConvGemmTests
         [1, 64, 4, 72, 3, 1, 1, 1],   // batch 1, 4×4 map: narrow GEMM (16 columns)
         [1, 24, 7, 40, 3, 2, 1, 2],   // batch 1, strided, groups
         [2, 8, 28, 64, 3, 1, 1, 1],   // two images of 784 positions
+        [4, 1, 28, 64, 3, 1, 1, 1],   // a stem conv: K = 9, weight gradient transposed (dWᵀ = col·dYᵀ)
+        [2, 32, 5, 256, 3, 1, 1, 1],  // Cout = 256, K = 288: weight gradient not transposed
     };
 
     private static ConvDims Dims(int n, int cin, int hw, int cout, int k, int s, int p, int g)
@@ -111,6 +113,15 @@ public class ConvGemmTests
         AssertClose(dwRef.Select(v => v + 0.5).ToArray(), dw, "weight gradient");
         AssertClose(dbRef, db, "bias gradient");
     }
+
+    [Theory]
+    [InlineData(64, 576, true)]     // 4.6 tiles of 14 rows vs 2 panels of 32 columns
+    [InlineData(64, 9, true)]       // the stem: K = 9
+    [InlineData(128, 1152, true)]
+    [InlineData(512, 4608, false)]  // padding is ≤ 1 % either way
+    [InlineData(256, 2304, false)]
+    public void Weight_gradient_is_transposed_when_it_saves_padding(int cout, int k, bool transposed) =>
+        Assert.Equal(transposed, ConvGemm.TransposedWeightGradient(cout, k, (14, 32))); // the Vector512 tier's tiles
 
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()

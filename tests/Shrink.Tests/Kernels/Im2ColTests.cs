@@ -61,6 +61,51 @@ public class Im2ColTests
         Assert.True(Math.Abs(lhs - rhs) <= 1e-4 * (1 + Math.Abs(rhs)), $"adjoint: {lhs} vs {rhs}");
     }
 
+    /// <summary>Straight from the definition, in the kernel's tap order: x[c, ih, iw] += col[(c,i,j), (oh,ow)].</summary>
+    private static float[] NaiveBackward(float[] col, float[] x, int c, int h, int w, Window2d g)
+    {
+        var result = (float[])x.Clone();
+        int idx = 0;
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < g.KernelH; i++)
+                for (int j = 0; j < g.KernelW; j++)
+                    for (int oh = 0; oh < g.OutH; oh++)
+                        for (int ow = 0; ow < g.OutW; ow++, idx++)
+                        {
+                            int ih = oh * g.StrideH - g.PadTop + i * g.DilationH, iw = ow * g.StrideW - g.PadLeft + j * g.DilationW;
+                            if (ih >= 0 && ih < h && iw >= 0 && iw < w) result[(ch * h + ih) * w + iw] += col[idx];
+                        }
+        return result;
+    }
+
+    /// <summary>Stride 2 in W takes the vectorised even/odd path: rows wide enough for every vector width, odd widths,
+    /// padding on one side, and the last row of the plane (whose vector reads must stop before the plane's end).</summary>
+    [Theory]
+    [InlineData(28, 3, 1)]
+    [InlineData(29, 3, 1)]
+    [InlineData(14, 3, 1)]
+    [InlineData(7, 3, 1)]
+    [InlineData(40, 3, 0)]
+    [InlineData(67, 3, 2)]
+    [InlineData(67, 1, 0)]
+    [InlineData(35, 2, 1)]
+    public void Stride_two_matches_definition_exactly(int width, int k, int p)
+    {
+        int c = 3, h = 9;
+        var g = Geometry(h, width, k, 2, p, 1, out bool fits);
+        Assert.True(fits);
+        var x = GradientCheck.Random(new(c, h, width), width).ToArray();
+        var col = new float[c * k * k * g.OutH * g.OutW];
+        col.AsSpan().Fill(float.NaN);
+        Im2Col.Forward(x, c, h, width, g, col);
+        Assert.Equal(Naive(x, c, h, width, g), col);
+        var r = GradientCheck.Random(new(col.Length), 5).ToArray();
+        var back = GradientCheck.Random(new(x.Length), 6).ToArray();
+        var expected = NaiveBackward(r, back, c, h, width, g);
+        Im2Col.Backward(r, c, h, width, g, back);
+        Assert.Equal(expected, back);
+    }
+
     [Theory]
     [InlineData(5, 3, 2, 1, 2, 0)]
     [InlineData(5, 3, 1, 0, 0)]

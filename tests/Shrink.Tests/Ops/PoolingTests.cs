@@ -48,6 +48,21 @@ public class PoolingTests
         GradientCheck.AssertOp(op, [x], maxElementsPerInput: 48);
     }
 
+    /// <summary>The plain 2×2 pool's vectorised plane kernel on maps wide enough for every vector width, odd sizes included.</summary>
+    [Theory]
+    [InlineData(28, 28)]
+    [InlineData(14, 14)]
+    [InlineData(29, 35)]
+    [InlineData(40, 66)]
+    public void Plain_2x2_max_pool_matches_reference_and_gradients(int h, int w)
+    {
+        var op = new MaxPool { KernelShape = [2, 2], Strides = [2, 2] };
+        var x = Distinct(new Shape(2, 3, h, w), h * 31 + w);
+        var y = Run(op, x);
+        SpatialReference.AssertClose(SpatialReference.MaxPool(x, op.KernelShape, op.Strides, op.Pads, op.Dilations, y.Shape[2], y.Shape[3]), y, 0, 0, op.ToString());
+        GradientCheck.AssertOp(op, [x], maxElementsPerInput: 96);
+    }
+
     // h, w, k, stride, pads, ceil, includePad
     public static IEnumerable<object[]> AvgConfigs => new object[][]
     {
