@@ -106,7 +106,7 @@ internal sealed partial class ConductorRun
         Report("stage1", round, _budget.Stage1Rounds, $"composing; predicted no-training drop {sens:F2} points, fine-tuning {_budget.Stage1Steps} steps", ranks);
         var (g, _) = _cache.Compose(Plan(ranks));
         Refit(g, ranks.Keys);
-        string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round));
+        string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round), Deadline(AnnealShare));
         if (tuneNote is not null) Report("stage1", round, _budget.Stage1Rounds, tuneNote, ranks);
         double acc = Measure(g, _validation);
         double drop = State.Original!.ValidationAccuracy - acc;
@@ -126,7 +126,11 @@ internal sealed partial class ConductorRun
         var next = !ok ? (State.Best is { Accepted: true } ? null : Relax(ranks))
             : drop < 0.7 * _c.MaxAccuracyDrop ? Tighten(ranks) : null;
         bool measuredBefore = next is not null && State.History.Any(h => h.Stage == "stage1" && StateRecord.Key(h.Ranks) == StateRecord.Key(next));
-        if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds)
+        // Another round is started only if, taking as long as this one, it ends within the budget's Stage 1 share.
+        bool outOfTime = Deadline(Stage1Share) is double end && Elapsed + _stepClock.Elapsed.TotalSeconds > end;
+        if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds && outOfTime)
+            Note("stage1", FormattableString.Invariant($"time budget: Stage 1 ended after {round + 1} round(s) (another would pass {Stage1Share:P0} of the budget); it keeps the best round so far"));
+        else if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds)
         {
             State.Ranks = next;
             State.Step++;
@@ -137,6 +141,7 @@ internal sealed partial class ConductorRun
         var best = State.Best!;
         State.Stage1 = Metrics(g, best.Accuracy);
         State.Stage1Met = ok;
+        State.Stage1Ranks = new Dictionary<string, int>(best.Ranks);
         State.Ranks = new Dictionary<string, int>(best.Ranks);
         State.CurrentAccuracy = best.Accuracy;
         State.CurrentEnergy = Energy(best.CostRatio, best.Drop);
@@ -220,7 +225,7 @@ internal sealed partial class ConductorRun
             return;
         }
         var g = Derive(LoadModel(State.CurrentModel!), cand, changed);
-        string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step));
+        string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step), Deadline(AnnealShare));
         double acc = Measure(g, _validation);
         double drop = State.Original.ValidationAccuracy - acc;
         double cost = CostRatio(g);
@@ -228,7 +233,7 @@ internal sealed partial class ConductorRun
         if (drop > _c.MaxAccuracyDrop && drop <= _c.MaxAccuracyDrop + Noise() && (State.Best is null || cost < State.Best.CostRatio))
         {
             // Short fine-tunes estimate; a promising state just outside delta is confirmed by a longer one.
-            FineTune(g, 2 * _budget.Stage2FineTuneSteps, SeedFor(4, step));
+            FineTune(g, 2 * _budget.Stage2FineTuneSteps, SeedFor(4, step), Deadline(AnnealShare));
             double confirmed = Measure(g, _validation);
             confirm = $"; confirmed by a longer fine-tune: {acc:F2}% → {confirmed:F2}%";
             acc = confirmed;
@@ -329,12 +334,29 @@ internal sealed partial class ConductorRun
 
     // ---- final fine-tune ----
 
+    /// <summary>
+    /// The final fine-tune's steps: the budget's, or as many as fit before <see cref="FineTuneShare"/> of the time budget
+    /// at the pace of the fine-tunes so far (a full schedule of fewer steps anneals the learning rate properly, where a
+    /// cut one would stop at a high rate).
+    /// </summary>
+    private int FinalStepsWithinBudget()
+    {
+        if (Deadline(FineTuneShare) is not double end || State.FineTuneSteps == 0) return _budget.FinalSteps;
+        double perStep = State.FineTuneSeconds / State.FineTuneSteps;
+        double left = end - Elapsed;
+        return (int)Math.Clamp(Math.Floor(left / Math.Max(1e-6, perStep)), 0, _budget.FinalSteps);
+    }
+
     private void FinalStep()
     {
         var best = State.Best!;
         var g = LoadModel(State.BestModel!);
-        Report("final", 0, 1, $"fine-tuning the best state for {_budget.FinalSteps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
-        if (FineTune(g, _budget.FinalSteps, SeedFor(3, 0)) is { } tuneNote) Report("final", 0, 1, tuneNote);
+        int steps = FinalStepsWithinBudget();
+        if (steps < _budget.FinalSteps)
+            Note("final", steps == 0 ? "time budget: no time left for the final fine-tune; the best state is kept as measured"
+                : $"time budget: final fine-tune shortened to {steps} of {_budget.FinalSteps} steps");
+        Report("final", 0, 1, $"fine-tuning the best state for {steps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
+        if (FineTune(g, steps, SeedFor(3, 0), Deadline(FineTuneShare)) is { } tuneNote) Report("final", 0, 1, tuneNote);
         double acc = Measure(g, _validation);
         if (acc < best.Accuracy && State.Original!.ValidationAccuracy - acc > _c.MaxAccuracyDrop)
         {
