@@ -55,6 +55,27 @@ public sealed class Annealer
     }
 
     /// <summary>
+    /// Whether the Metropolis draw of <paramref name="step"/> rejects every candidate whose energy is at least
+    /// <paramref name="candidateLowerBound"/>: exp(−ΔE/T) only falls as ΔE grows, so a candidate whose cost alone already
+    /// fails the draw fails it whatever its measured accuracy adds — it need not be measured.
+    /// </summary>
+    public bool RejectsAtLeast(double current, double candidateLowerBound, double temperature, int step) =>
+        candidateLowerBound > current && !Accept(current, candidateLowerBound, temperature, step);
+
+    /// <summary>
+    /// Temperatures scaled to the moves at hand: <paramref name="notch"/> is the typical energy change of one move (e.g.
+    /// the mean cost change of a notch); at the start an uphill move of that size is accepted with probability
+    /// <paramref name="startAcceptance"/>, at the end with <paramref name="endAcceptance"/>.
+    /// </summary>
+    public static (double T0, double T1) Temperatures(double notch, double startAcceptance = 0.3, double endAcceptance = 1e-4)
+    {
+        if (!(notch > 0) || !double.IsFinite(notch)) throw new ArgumentOutOfRangeException(nameof(notch), "The move size must be positive.");
+        if (!(endAcceptance > 0 && endAcceptance <= startAcceptance && startAcceptance < 1))
+            throw new ArgumentOutOfRangeException(nameof(startAcceptance), "Acceptances must satisfy 0 < end ≤ start < 1.");
+        return (notch / -Math.Log(startAcceptance), notch / -Math.Log(endAcceptance));
+    }
+
+    /// <summary>
     /// Plain annealing of <paramref name="energy"/> from <paramref name="start"/> for <paramref name="steps"/> steps
     /// (progress = step / steps); returns the lowest-energy state visited and its energy.
     /// </summary>

@@ -165,8 +165,35 @@ internal sealed partial class ConductorRun
 
     // ---- Stage 2: annealing ----
 
-    private Annealer MakeAnnealer() =>
-        new(Optimised.Select(l => l.Ladder.Length).ToArray(), _c.Seed, t0: 0.03, t1: 0.001, downBias: 0.65);
+    /// <summary>
+    /// The annealer of Stage 2. Its temperatures follow the size of a move: from the mean cost change of one notch at the
+    /// ranks Stage 1 ended with (a 20-layer network's notch moves the cost by a few tenths of a percent, a 3-layer one's by
+    /// several percent; a fixed temperature would let the former accept nearly every uphill move and waste its few
+    /// measurements). Runs checkpointed before Stage 1 ranks were kept use the former fixed 0.03 → 0.001.
+    /// </summary>
+    private Annealer MakeAnnealer()
+    {
+        var (t0, t1) = State.Stage1Ranks is { } r && NotchCost(r) is > 0 and var notch ? Annealer.Temperatures(notch) : (0.03, 0.001);
+        return new(Optimised.Select(l => l.Ladder.Length).ToArray(), _c.Seed, t0, t1, downBias: 0.65);
+    }
+
+    /// <summary>Mean change of the cost ratio (closed form; MACs for latency) when one layer moves one notch from <paramref name="ranks"/>.</summary>
+    private double NotchCost(IReadOnlyDictionary<string, int> ranks)
+    {
+        var o = State.Original!;
+        bool size = _c.Objective == Objective.Size;
+        double total = Math.Max(1, size ? o.Params : o.Macs);
+        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
+        var changes = new List<double>();
+        foreach (var l in Optimised)
+        {
+            if (!ranks.TryGetValue(l.Name, out int rank)) continue;
+            int i = l.IndexOf(rank);
+            if (i > 0) changes.Add(Math.Abs(Cost(l, i) - Cost(l, i - 1)) / total);
+            if (i < l.Top) changes.Add(Math.Abs(Cost(l, i + 1) - Cost(l, i)) / total);
+        }
+        return changes.Count == 0 ? 0 : changes.Average();
+    }
 
     private void Stage2Step()
     {
@@ -210,7 +237,13 @@ internal sealed partial class ConductorRun
         // Every measured state is cached: a move measured before from the same state is not paid for again.
         string from = StateRecord.Key(current);
         var known = State.History.LastOrDefault(h => h.Measured && h.Stage == "stage2" && h.From == from && StateRecord.Key(h.Ranks) == key);
+        // The cost is known before measuring: a move whose cost alone fails this step's Metropolis draw (and cannot become the
+        // best feasible state, being dearer than it) would be rejected whatever its accuracy.
+        double costBound = predictedCost * (1 - 1e-3);
+        bool costFails = _c.Objective != Objective.Latency && (State.Best is null || costBound >= State.Best.CostRatio)
+            && annealer.RejectsAtLeast(State.CurrentEnergy, costBound, temperature, step);
         string? screen = known is not null ? $"measured before from here: drop {known.Drop:F2}, {(known.Accepted ? "accepted" : "rejected")}"
+            : costFails ? $"its cost {predictedCost:P1} alone fails the acceptance draw at T={temperature:G2}"
             : predicted > _c.MaxAccuracyDrop + Noise() + PredictionSlack() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise, +{PredictionSlack():F2} prediction error)"
             : Energy(predictedCost, predicted - Noise() - PredictionSlack()) > State.CurrentEnergy + 3 * temperature ? "energy too high even if the prediction errs low"
             : null;
