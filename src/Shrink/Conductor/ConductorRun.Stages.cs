@@ -202,10 +202,12 @@ internal sealed partial class ConductorRun
         double timeFraction = _budget.Time is TimeSpan t ? State.TotalSeconds / t.TotalSeconds : 0;
         string? stop = step >= steps ? "proposal budget spent"
             : measured >= _budget.Stage2Measurements ? "measurement budget spent"
-            : timeFraction >= 0.85 ? "time budget nearly spent"
+            : timeFraction >= AnnealShare ? "time budget nearly spent"
             : null;
         if (stop is not null)
         {
+            if (timeFraction >= AnnealShare && step < steps && measured < _budget.Stage2Measurements)
+                State.Notes.Add(FormattableString.Invariant($"time budget: annealing ended at {AnnealShare:P0} of the budget after {step} proposals ({measured} measured)"));
             Report("stage2", steps - 1, steps, $"annealing ends: {stop}");
             State.Stage = "final";
             return;
@@ -219,7 +221,7 @@ internal sealed partial class ConductorRun
             State.Stage = "final";
             return;
         }
-        double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / 0.85);
+        double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / AnnealShare);
         double temperature = annealer.Temperature(progress);
         var proposal = annealer.Propose(layers.Select(l => l.IndexOf(current[l.Name])).ToArray(), step);
         if (proposal is null)
