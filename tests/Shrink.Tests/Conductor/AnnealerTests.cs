@@ -76,4 +76,22 @@ public class AnnealerTests
         Assert.Equal(10 * t0, big0, 9); // ten times the move, ten times the temperature
         Assert.Throws<ArgumentOutOfRangeException>(() => Annealer.Temperatures(0));
     }
+
+    [Fact]
+    public void Weighted_proposals_favour_heavy_layers_and_still_try_every_one()
+    {
+        var a = new Annealer([10, 10, 10], seed: 2);
+        var counts = new int[3];
+        for (int step = 0; step < 2000; step++)
+        {
+            var n = a.Propose([5, 5, 5], step, [8, 1, 1])!;
+            counts[Enumerable.Range(0, 3).Single(i => n[i] != 5)]++;
+            Assert.Equal(n, a.Propose([5, 5, 5], step, [8, 1, 1])); // still a pure function of seed and step
+        }
+        Assert.InRange(counts[0], 1450, 1750); // 80% expected
+        Assert.True(counts[1] > 100 && counts[2] > 100, $"{counts[1]}, {counts[2]}");
+        var uniform = Enumerable.Range(0, 2000).Select(s => a.Propose([5, 5, 5], s)!).Count(n => n[0] != 5);
+        Assert.InRange(uniform, 550, 800); // a third without weights
+        Assert.Throws<ArgumentException>(() => a.Propose([5, 5, 5], 0, [1, 1]));
+    }
 }
