@@ -7,8 +7,8 @@ namespace Shrink.Conductor;
 /// <summary>
 /// Builds the composed list: every conv and dense layer of the model with the decision to optimise or freeze it. Rules,
 /// in order: grouped/depthwise convs are frozen (already cheap; the passes do not factorise them); the first conv is
-/// frozen (it sees raw pixels and holds few weights); layers under <see cref="TinyFraction"/> of the model's parameters
-/// are frozen (nothing to gain); layers with no parameter-saving rank are frozen; then the sensitivity curve is measured
+/// frozen (it sees raw pixels and holds few weights); the smallest layers, as long as together they hold under
+/// <see cref="TinyFraction"/> of the model's parameters, are frozen (nothing to gain); layers with no parameter-saving rank are frozen; then the sensitivity curve is measured
 /// and a layer whose accuracy collapses even at its break-even rank is frozen, as is the classifier when it is
 /// sensitive (more than the allowed drop at its middle rank). Convs get CP where CP fits (CP-ALS is neither degenerate
 /// nor worse than a Tucker-2 of the same size at the layer's energy rank, with a relative error ≤ <see cref="CpMaxError"/>), Tucker-2 otherwise; 1x1 convs and dense
@@ -16,7 +16,7 @@ namespace Shrink.Conductor;
 /// </summary>
 public static class Composer
 {
-    /// <summary>Layers holding less than this fraction of the model's parameters are frozen.</summary>
+    /// <summary>The smallest layers are frozen as long as together they hold at most this fraction of the model's parameters.</summary>
     public const double TinyFraction = 0.01;
 
     /// <summary>A layer losing more than this many points (no training) at its break-even rank is frozen.</summary>
@@ -54,7 +54,7 @@ public static class Composer
                 string? why = conv.Group != 1 ? $"grouped conv (group {conv.Group}): already cheap"
                     : LowRankPass.WhyNotConv(node) is { } n ? n
                     : first ? "first conv: sees the raw pixels and holds few weights" : null;
-                c = Decide(c, why, total, LowRankCost.BreakEvenRank(g, c.Method == LowRankMethod.Cp ? LowRankMethod.Tucker2 : c.Method));
+                c = Decide(c, why, LowRankCost.BreakEvenRank(g, c.Method == LowRankMethod.Cp ? LowRankMethod.Tucker2 : c.Method));
             }
             else if (node.Op is Gemm gemm && !gemm.TransA && node.ParameterInput(1) is { } b && b.Shape.Rank == 2)
             {
@@ -65,18 +65,42 @@ public static class Composer
                     Name = node.Name, Kind = "linear", Out = outF, In = inF, HasBias = node.Inputs.Count > 2, Params = p,
                     Macs = LowRankCost.LinearMacs(outF, inF), Method = LowRankMethod.Svd,
                 };
-                c = Decide(c, null, total, LowRankCost.BreakEvenRank(outF, inF));
+                c = Decide(c, null, LowRankCost.BreakEvenRank(outF, inF));
                 if (node == classifier) c = c with { Reason = c.Optimize ? "classifier" : c.Reason };
             }
             if (c is not null) layers.Add(c);
         }
-        return layers;
+        return FreezeTiny(layers, total);
     }
 
-    private static LayerChoice Decide(LayerChoice c, string? why, long total, int breakEven)
+    /// <summary>
+    /// The tiny rule: the smallest still-optimisable layers are frozen as long as, together, they hold at most
+    /// <see cref="TinyFraction"/> of the model's parameters. Judged on the sum, not per layer: a dozen layers of 0.9% each
+    /// are 10% of the model — a third of it once the rest is compressed 3× — and are worth factorising.
+    /// </summary>
+    private static List<LayerChoice> FreezeTiny(List<LayerChoice> layers, long total)
     {
-        if (why is null && c.Params < TinyFraction * total) why = $"tiny: {c.Params} parameters, {100.0 * c.Params / total:F2}% of the model";
-        if (why is null && breakEven < 2) why = "no rank below full saves parameters";
+        long budget = (long)Math.Floor(TinyFraction * total), sum = 0;
+        var tiny = new HashSet<string>(StringComparer.Ordinal);
+        // Layers frozen for having no saving rank count too (and are reported as tiny when they are).
+        foreach (var l in layers.Where(l => l.Optimize || l.Reason == NoSaving).OrderBy(l => l.Params))
+        {
+            if (sum + l.Params > budget) break;
+            sum += l.Params;
+            tiny.Add(l.Name);
+        }
+        return layers.Select(l => tiny.Contains(l.Name)
+            ? l with
+            {
+                Optimize = false, Ladder = [],
+                Reason = $"tiny: {l.Params} parameters, {100.0 * l.Params / total:F2}% of the model (the smallest layers, {100.0 * sum / total:F2}% together, are left as they are)",
+            }
+            : l).ToList();
+    }
+
+    private static LayerChoice Decide(LayerChoice c, string? why, int breakEven)
+    {
+        if (why is null && breakEven < 2) why = NoSaving;
         if (why is not null) return c with { Optimize = false, Reason = why };
         // CP's useful ranks reach further than its break-even against Tucker-2's; the ladder stops at the layer's own break-even.
         int top = c.Kind == "conv" && c.Method == LowRankMethod.Cp ? CpBreakEven(c) : breakEven;
@@ -105,26 +129,38 @@ public static class Composer
         return null;
     }
 
+    private const string NoSaving = "no rank below full saves parameters";
+
+    /// <summary>Reason given to an optimisable layer left frozen because the time for sensitivity ran out.</summary>
+    public const string NotAnalysed = "not analysed";
+
     /// <summary>
     /// Measures the sensitivity curves of the optimisable layers (accuracy in points from <paramref name="measure"/>,
     /// only that layer factorised at <paramref name="points"/> ladder ranks, no training), picks CP or Tucker-2 per conv
     /// and applies the sensitivity rules. <paramref name="baseline"/> is the original's accuracy on the same images.
+    /// Layers are analysed largest first; once <paramref name="outOfTime"/> says so (checked between layers, after at
+    /// least one was analysed), the rest stay frozen as <see cref="NotAnalysed"/>. The list comes back in graph order.
     /// </summary>
     public static List<LayerChoice> Analyze(Graph.Graph model, FactorCache cache, Func<Graph.Graph, double> measure, double baseline,
-        double maxDrop, int points, Action<LayerChoice>? onLayer = null, CancellationToken cancel = default)
+        double maxDrop, int points, Action<LayerChoice>? onLayer = null, Func<bool>? outOfTime = null, CancellationToken cancel = default)
     {
         var classifier = Classifier(model)?.Name;
-        var result = new List<LayerChoice>();
-        foreach (var c0 in Candidates(model))
+        var candidates = Candidates(model);
+        var result = new LayerChoice[candidates.Count];
+        int analysed = 0;
+        foreach (int at in Enumerable.Range(0, candidates.Count).OrderBy(i => candidates[i].Optimize ? 0 : 1).ThenByDescending(i => candidates[i].Params).ThenBy(i => i))
         {
             cancel.ThrowIfCancellationRequested();
-            var c = c0;
+            var c = candidates[at];
+            if (c.Optimize && analysed > 0 && outOfTime?.Invoke() == true)
+                c = c with { Optimize = false, Reason = $"{NotAnalysed}: the time budget's share for sensitivity was spent" };
             if (!c.Optimize)
             {
-                result.Add(c);
+                result[at] = c;
                 onLayer?.Invoke(c);
                 continue;
             }
+            analysed++;
             if (c.Kind == "conv" && c.Method == LowRankMethod.Cp)
             {
                 // CP where it fits: ask the CP pass at the layer's energy rank; it falls back to Tucker-2 when CP is degenerate or worse.
@@ -156,9 +192,9 @@ public static class Composer
                 c = c with { Optimize = false, Reason = $"too sensitive: loses {c.DropAt(c.Top):F1} points even at rank {c.Ladder[^1]}" };
             else if (c.Name == classifier && c.DropAt(c.Top / 2) > maxDrop)
                 c = c with { Optimize = false, Reason = $"classifier is sensitive: loses {c.DropAt(c.Top / 2):F1} points at rank {c.Ladder[c.Top / 2]}" };
-            result.Add(c);
+            result[at] = c;
             onLayer?.Invoke(c);
         }
-        return result;
+        return [.. result];
     }
 }

@@ -106,7 +106,7 @@ internal sealed partial class ConductorRun
         Report("stage1", round, _budget.Stage1Rounds, $"composing; predicted no-training drop {sens:F2} points, fine-tuning {_budget.Stage1Steps} steps", ranks);
         var (g, _) = _cache.Compose(Plan(ranks));
         Refit(g, ranks.Keys);
-        string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round));
+        string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round), Deadline(AnnealShare));
         if (tuneNote is not null) Report("stage1", round, _budget.Stage1Rounds, tuneNote, ranks);
         double acc = Measure(g, _validation);
         double drop = State.Original!.ValidationAccuracy - acc;
@@ -121,12 +121,19 @@ internal sealed partial class ConductorRun
         Report("stage1", round, _budget.Stage1Rounds, ok ? $"meets the constraint, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}", ranks, acc, drop, ok ? cost : null);
         var record = State.History[^1];
         if (Better(record, State.Best)) Remember(g, record);
-        // Stage 1 searches: a failing round gives rank back (unless a feasible round exists already); a passing round
-        // with room to spare takes more away; it ends when the next ranks were measured before or rounds run out.
-        var next = !ok ? (State.Best is { Accepted: true } ? null : Relax(ranks))
+        // Stage 1 searches: a failing round gives rank back (after a feasible round too: the measured pair brackets the
+        // allowed drop and α, fitted to both, aims between them — as long as that is predicted cheaper than the feasible
+        // round); a passing round with room to spare takes more away; it ends when the next ranks were measured before or
+        // rounds run out.
+        var relaxed = ok ? null : Relax(ranks);
+        var next = !ok ? (WorthRelaxing(State.Best, relaxed is null ? 1 : PredictedCostRatio(relaxed)) ? relaxed : null)
             : drop < 0.7 * _c.MaxAccuracyDrop ? Tighten(ranks) : null;
         bool measuredBefore = next is not null && State.History.Any(h => h.Stage == "stage1" && StateRecord.Key(h.Ranks) == StateRecord.Key(next));
-        if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds)
+        // Another round is started only if, taking as long as this one, it ends within the budget's Stage 1 share.
+        bool outOfTime = Deadline(Stage1Share) is double end && Elapsed + _stepClock.Elapsed.TotalSeconds > end;
+        if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds && outOfTime)
+            Note("stage1", FormattableString.Invariant($"time budget: Stage 1 ended after {round + 1} round(s) (another would pass {Stage1Share:P0} of the budget); it keeps the best round so far"));
+        else if (next is not null && !measuredBefore && round + 1 < _budget.Stage1Rounds)
         {
             State.Ranks = next;
             State.Step++;
@@ -137,6 +144,7 @@ internal sealed partial class ConductorRun
         var best = State.Best!;
         State.Stage1 = Metrics(g, best.Accuracy);
         State.Stage1Met = ok;
+        State.Stage1Ranks = new Dictionary<string, int>(best.Ranks);
         State.Ranks = new Dictionary<string, int>(best.Ranks);
         State.CurrentAccuracy = best.Accuracy;
         State.CurrentEnergy = Energy(best.CostRatio, best.Drop);
@@ -147,6 +155,12 @@ internal sealed partial class ConductorRun
         State.Stage = !ok && !_c.DryRun ? "done" : _budget.Stage2Steps > 0 && !reached ? "stage2" : "final";
         State.Step = 0;
     }
+
+    /// <summary>
+    /// Whether Stage 1 should measure ranks relaxed after a failing round, predicted to cost <paramref name="relaxedCost"/>:
+    /// always while no round met the constraint; after one did, only when the relaxed ranks would be cheaper than it.
+    /// </summary>
+    internal static bool WorthRelaxing(StateRecord? best, double relaxedCost) => best is not { Accepted: true } || relaxedCost < best.CostRatio;
 
     /// <summary>A feasible round beats an infeasible one; among feasible rounds the cheaper wins, among infeasible the more accurate.</summary>
     private static bool Better(StateRecord a, StateRecord? b) =>
@@ -160,8 +174,57 @@ internal sealed partial class ConductorRun
 
     // ---- Stage 2: annealing ----
 
-    private Annealer MakeAnnealer() =>
-        new(Optimised.Select(l => l.Ladder.Length).ToArray(), _c.Seed, t0: 0.03, t1: 0.001, downBias: 0.65);
+    /// <summary>
+    /// The annealer of Stage 2. Its temperatures follow the size of a move: from the mean cost change of one notch at the
+    /// ranks Stage 1 ended with (a 20-layer network's notch moves the cost by a few tenths of a percent, a 3-layer one's by
+    /// several percent; a fixed temperature would let the former accept nearly every uphill move and waste its few
+    /// measurements). Runs checkpointed before Stage 1 ranks were kept use the former fixed 0.03 → 0.001.
+    /// </summary>
+    private Annealer MakeAnnealer()
+    {
+        var (t0, t1) = State.Stage1Ranks is { } r && NotchCost(r) is > 0 and var notch ? Annealer.Temperatures(notch) : (0.03, 0.001);
+        return new(Optimised.Select(l => l.Ladder.Length).ToArray(), _c.Seed, t0, t1, downBias: 0.65);
+    }
+
+    /// <summary>
+    /// How often each layer is proposed: in proportion to what one of its notches changes in the cost at the current ranks
+    /// (the mean of the notch down and up), floored at a tenth of the mean so that no layer is never tried. On ResNet-20 a
+    /// notch of a 16-channel conv moves the size by ~0.1%, one of a 64-channel conv by ~0.8%: drawn uniformly, half the
+    /// few measurements of Stage 2 went to layers that could hardly pay.
+    /// </summary>
+    private double[] ProposalWeights(List<LayerChoice> layers, IReadOnlyDictionary<string, int> ranks)
+    {
+        bool size = _c.Objective == Objective.Size;
+        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
+        var w = layers.Select(l =>
+        {
+            int i = l.IndexOf(ranks[l.Name]);
+            var d = new List<double>();
+            if (i > 0) d.Add(Math.Abs(Cost(l, i) - Cost(l, i - 1)));
+            if (i < l.Top) d.Add(Math.Abs(Cost(l, i + 1) - Cost(l, i)));
+            return d.Count == 0 ? 0 : d.Average();
+        }).ToArray();
+        double floor = 0.1 * (w.Length == 0 ? 0 : w.Average());
+        return w.Select(x => Math.Max(x, floor)).ToArray();
+    }
+
+    /// <summary>Mean change of the cost ratio (closed form; MACs for latency) when one layer moves one notch from <paramref name="ranks"/>.</summary>
+    private double NotchCost(IReadOnlyDictionary<string, int> ranks)
+    {
+        var o = State.Original!;
+        bool size = _c.Objective == Objective.Size;
+        double total = Math.Max(1, size ? o.Params : o.Macs);
+        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
+        var changes = new List<double>();
+        foreach (var l in Optimised)
+        {
+            if (!ranks.TryGetValue(l.Name, out int rank)) continue;
+            int i = l.IndexOf(rank);
+            if (i > 0) changes.Add(Math.Abs(Cost(l, i) - Cost(l, i - 1)) / total);
+            if (i < l.Top) changes.Add(Math.Abs(Cost(l, i + 1) - Cost(l, i)) / total);
+        }
+        return changes.Count == 0 ? 0 : changes.Average();
+    }
 
     private void Stage2Step()
     {
@@ -170,10 +233,12 @@ internal sealed partial class ConductorRun
         double timeFraction = _budget.Time is TimeSpan t ? State.TotalSeconds / t.TotalSeconds : 0;
         string? stop = step >= steps ? "proposal budget spent"
             : measured >= _budget.Stage2Measurements ? "measurement budget spent"
-            : timeFraction >= 0.85 ? "time budget nearly spent"
+            : timeFraction >= AnnealShare ? "time budget nearly spent"
             : null;
         if (stop is not null)
         {
+            if (timeFraction >= AnnealShare && step < steps && measured < _budget.Stage2Measurements)
+                State.Notes.Add(FormattableString.Invariant($"time budget: annealing ended at {AnnealShare:P0} of the budget after {step} proposals ({measured} measured)"));
             Report("stage2", steps - 1, steps, $"annealing ends: {stop}");
             State.Stage = "final";
             return;
@@ -187,9 +252,9 @@ internal sealed partial class ConductorRun
             State.Stage = "final";
             return;
         }
-        double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / 0.85);
+        double progress = Math.Max(Math.Max((double)step / steps, (double)measured / Math.Max(1, _budget.Stage2Measurements)), timeFraction / AnnealShare);
         double temperature = annealer.Temperature(progress);
-        var proposal = annealer.Propose(layers.Select(l => l.IndexOf(current[l.Name])).ToArray(), step);
+        var proposal = annealer.Propose(layers.Select(l => l.IndexOf(current[l.Name])).ToArray(), step, ProposalWeights(layers, current));
         if (proposal is null)
         {
             State.Stage = "final";
@@ -205,7 +270,13 @@ internal sealed partial class ConductorRun
         // Every measured state is cached: a move measured before from the same state is not paid for again.
         string from = StateRecord.Key(current);
         var known = State.History.LastOrDefault(h => h.Measured && h.Stage == "stage2" && h.From == from && StateRecord.Key(h.Ranks) == key);
+        // The cost is known before measuring: a move whose cost alone fails this step's Metropolis draw (and cannot become the
+        // best feasible state, being dearer than it) would be rejected whatever its accuracy.
+        double costBound = predictedCost * (1 - 1e-3);
+        bool costFails = _c.Objective != Objective.Latency && (State.Best is null || costBound >= State.Best.CostRatio)
+            && annealer.RejectsAtLeast(State.CurrentEnergy, costBound, temperature, step);
         string? screen = known is not null ? $"measured before from here: drop {known.Drop:F2}, {(known.Accepted ? "accepted" : "rejected")}"
+            : costFails ? $"its cost {predictedCost:P1} alone fails the acceptance draw at T={temperature:G2}"
             : predicted > _c.MaxAccuracyDrop + Noise() + PredictionSlack() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise, +{PredictionSlack():F2} prediction error)"
             : Energy(predictedCost, predicted - Noise() - PredictionSlack()) > State.CurrentEnergy + 3 * temperature ? "energy too high even if the prediction errs low"
             : null;
@@ -220,7 +291,7 @@ internal sealed partial class ConductorRun
             return;
         }
         var g = Derive(LoadModel(State.CurrentModel!), cand, changed);
-        string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step));
+        string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step), Deadline(AnnealShare));
         double acc = Measure(g, _validation);
         double drop = State.Original.ValidationAccuracy - acc;
         double cost = CostRatio(g);
@@ -228,7 +299,7 @@ internal sealed partial class ConductorRun
         if (drop > _c.MaxAccuracyDrop && drop <= _c.MaxAccuracyDrop + Noise() && (State.Best is null || cost < State.Best.CostRatio))
         {
             // Short fine-tunes estimate; a promising state just outside delta is confirmed by a longer one.
-            FineTune(g, 2 * _budget.Stage2FineTuneSteps, SeedFor(4, step));
+            FineTune(g, 2 * _budget.Stage2FineTuneSteps, SeedFor(4, step), Deadline(AnnealShare));
             double confirmed = Measure(g, _validation);
             confirm = $"; confirmed by a longer fine-tune: {acc:F2}% → {confirmed:F2}%";
             acc = confirmed;
@@ -329,12 +400,29 @@ internal sealed partial class ConductorRun
 
     // ---- final fine-tune ----
 
+    /// <summary>
+    /// The final fine-tune's steps: the budget's, or as many as fit before <see cref="FineTuneShare"/> of the time budget
+    /// at the pace of the fine-tunes so far (a full schedule of fewer steps anneals the learning rate properly, where a
+    /// cut one would stop at a high rate).
+    /// </summary>
+    private int FinalStepsWithinBudget()
+    {
+        if (Deadline(FineTuneShare) is not double end || State.FineTuneSteps == 0) return _budget.FinalSteps;
+        double perStep = State.FineTuneSeconds / State.FineTuneSteps;
+        double left = end - Elapsed;
+        return (int)Math.Clamp(Math.Floor(left / Math.Max(1e-6, perStep)), 0, _budget.FinalSteps);
+    }
+
     private void FinalStep()
     {
         var best = State.Best!;
         var g = LoadModel(State.BestModel!);
-        Report("final", 0, 1, $"fine-tuning the best state for {_budget.FinalSteps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
-        if (FineTune(g, _budget.FinalSteps, SeedFor(3, 0)) is { } tuneNote) Report("final", 0, 1, tuneNote);
+        int steps = FinalStepsWithinBudget();
+        if (steps < _budget.FinalSteps)
+            Note("final", steps == 0 ? "time budget: no time left for the final fine-tune; the best state is kept as measured"
+                : $"time budget: final fine-tune shortened to {steps} of {_budget.FinalSteps} steps");
+        Report("final", 0, 1, $"fine-tuning the best state for {steps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
+        if (FineTune(g, steps, SeedFor(3, 0), Deadline(FineTuneShare)) is { } tuneNote) Report("final", 0, 1, tuneNote);
         double acc = Measure(g, _validation);
         if (acc < best.Accuracy && State.Original!.ValidationAccuracy - acc > _c.MaxAccuracyDrop)
         {

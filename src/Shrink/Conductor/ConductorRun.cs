@@ -36,6 +36,12 @@ internal sealed partial class ConductorRun
     private Executor? _teacher;
     private RunState? _state;
     private int _stepsThisProcess;
+    /// <summary>Time of the step under way (setup before the first checkpoint), added to the stage's seconds when it ends.</summary>
+    private readonly Stopwatch _stepClock = new();
+
+    /// <summary>Shares of <c>--time-budget</c>: sensitivity stops analysing layers at the first, Stage 1 starts no round it
+    /// cannot finish by the second, annealing proposes nothing after the third, and fine-tunes stop at the last.</summary>
+    public const double SensitivityShare = 0.4, Stage1Share = 0.7, AnnealShare = 0.85, FineTuneShare = 0.95;
 
     public ConductorRun(Graph.Graph model, DataSplits data, Constraints constraints, OptimizeOptions options, RunState? state)
     {
@@ -93,7 +99,7 @@ internal sealed partial class ConductorRun
         while (true)
         {
             _o.Cancel.ThrowIfCancellationRequested();
-            var clock = Stopwatch.StartNew();
+            _stepClock.Restart();
             string stage = State.Stage;
             switch (stage)
             {
@@ -103,7 +109,8 @@ internal sealed partial class ConductorRun
                 case "done": return Finish();
                 default: throw new ShrinkException($"Run state names an unknown stage '{stage}'.");
             }
-            State.StageSeconds[stage] = State.StageSeconds.GetValueOrDefault(stage) + clock.Elapsed.TotalSeconds;
+            State.StageSeconds[stage] = State.StageSeconds.GetValueOrDefault(stage) + _stepClock.Elapsed.TotalSeconds;
+            _stepClock.Reset();
             Checkpoint();
         }
     }
@@ -112,17 +119,26 @@ internal sealed partial class ConductorRun
 
     private void Start()
     {
-        var clock = Stopwatch.StartNew();
+        _stepClock.Restart();
         Report("setup", 0, 0, $"{_original.Name}: {_train.Count} train / {_validation.Count} validation / {_test.Count} test images");
         double baseline = Measure(_original, _validation);
         var original = Metrics(_original, baseline);
         _c.ValidateAgainst(original.SizeMb, original.Macs, original.LatencyMs);
         Report("setup", 0, 0, $"original: validation {baseline:F2}%, test {original.TestAccuracy:F2}%, {original.SizeMb:F3} MB, {original.Macs:N0} MACs");
+        double setupSeconds = _stepClock.Elapsed.TotalSeconds;
         double sensBase = Measure(_original, _sensitivity);
+        Func<bool>? outOfTime = _budget.Time is TimeSpan t ? () => _stepClock.Elapsed.TotalSeconds >= SensitivityShare * t.TotalSeconds : null;
         var layers = Composer.Analyze(_original, _cache, g => Measure(g, _sensitivity), sensBase, _c.MaxAccuracyDrop, _budget.SensitivityPoints,
             l => Report("sensitivity", 0, 0, l.Optimize
                 ? $"{l.Name}: {l.Reason}; drop {l.DropAt(0):F1}→{l.DropAt(l.Top):F1} points over ranks {l.Ladder[0]}..{l.Ladder[^1]}"
-                : $"{l.Name}: frozen ({l.Reason})"), _o.Cancel);
+                : $"{l.Name}: frozen ({l.Reason})"), outOfTime, _o.Cancel);
+        var notes = new List<string>();
+        int unanalysed = layers.Count(l => l.Reason.StartsWith(Composer.NotAnalysed, StringComparison.Ordinal));
+        if (unanalysed > 0)
+        {
+            notes.Add(FormattableString.Invariant($"time budget: sensitivity stopped at {SensitivityShare:P0} of the budget; {unanalysed} layer(s) were not analysed and stay frozen"));
+            Report("sensitivity", 0, 0, notes[^1]);
+        }
         if (!layers.Any(l => l.Optimize))
             throw new ShrinkException($"Nothing in '{_original.Name}' can be factorised: {string.Join("; ", layers.Select(l => $"{l.Name}: {l.Reason}"))}.");
         _state = new RunState
@@ -134,9 +150,26 @@ internal sealed partial class ConductorRun
             Layers = layers,
             Original = original,
             Stage = "stage1",
+            Notes = notes,
         };
-        State.StageSeconds["setup"] = clock.Elapsed.TotalSeconds;
+        State.StageSeconds["setup"] = setupSeconds;
+        State.StageSeconds["sensitivity"] = _stepClock.Elapsed.TotalSeconds - setupSeconds;
+        _stepClock.Reset();
         Checkpoint();
+    }
+
+    // ---- time ----
+
+    /// <summary>Seconds spent by the run so far, this step included.</summary>
+    private double Elapsed => (_state?.TotalSeconds ?? 0) + _stepClock.Elapsed.TotalSeconds;
+
+    /// <summary>The point (run seconds) at <paramref name="share"/> of the time budget; null without one.</summary>
+    private double? Deadline(double share) => _budget.Time is TimeSpan t ? share * t.TotalSeconds : null;
+
+    private void Note(string stage, string note)
+    {
+        State.Notes.Add(note);
+        Report(stage, 0, 0, note);
     }
 
     // ---- measurement ----
@@ -204,7 +237,7 @@ internal sealed partial class ConductorRun
     /// A fine-tune whose loss turns NaN/Inf (factorisations can start with badly scaled factors) restarts from the same
     /// weights at a tenth of the learning rate; if that diverges too, the model is left as it was before and a note returned.
     /// </summary>
-    private string? FineTune(Graph.Graph g, int steps, int seed)
+    private string? FineTune(Graph.Graph g, int steps, int seed, double? deadline = null)
     {
         if (steps <= 0) return null;
         var start = g.Parameters.Select(p => p.Data.Clone()).ToArray();
@@ -212,8 +245,10 @@ internal sealed partial class ConductorRun
         {
             try
             {
-                FineTune(g, steps, seed, lr);
-                return lr == _budget.LearningRate ? null : $"fine-tune diverged at lr {_budget.LearningRate}; redone at {lr}";
+                int done = FineTune(g, steps, seed, lr, deadline);
+                string? cut = done < steps ? $"fine-tune cut at {done} of {steps} steps (time budget)" : null;
+                string? diverged = lr == _budget.LearningRate ? null : $"fine-tune diverged at lr {_budget.LearningRate}; redone at {lr}";
+                return cut is null ? diverged : diverged is null ? cut : $"{diverged}; {cut}";
             }
             catch (ShrinkException e) when (e.Message.Contains("The loss became", StringComparison.Ordinal))
             {
@@ -223,8 +258,10 @@ internal sealed partial class ConductorRun
         return "fine-tune diverged even at a tenth of the learning rate; weights left as factorised";
     }
 
-    private void FineTune(Graph.Graph g, int steps, int seed, float learningRate)
+    /// <summary>Runs up to <paramref name="steps"/> steps (fewer when the run passes <paramref name="deadline"/> seconds); returns the steps done.</summary>
+    private int FineTune(Graph.Graph g, int steps, int seed, float learningRate, double? deadline)
     {
+        var clock = Stopwatch.StartNew();
         var o = new TrainingOptions
         {
             LearningRate = learningRate, Schedule = "cosine", LabelSmoothing = 0, Seed = seed, Teacher = _original,
@@ -243,9 +280,16 @@ internal sealed partial class ConductorRun
                 _o.Cancel.ThrowIfCancellationRequested();
                 using var teacherLogits = _teacher!.Run(batch.Images);
                 trainer.Step(batch.Images, batch.Labels, teacherLogits);
-                if (++done == steps) break;
+                if (++done == steps || (deadline is double d && Elapsed >= d)) break;
             }
+            if (deadline is double d2 && Elapsed >= d2) break;
         }
+        if (_state is not null)
+        {
+            State.FineTuneSteps += done;
+            State.FineTuneSeconds += clock.Elapsed.TotalSeconds;
+        }
+        return done;
     }
 
     // ---- models of the run: files in the run directory, or memory ----
@@ -306,7 +350,9 @@ internal sealed partial class ConductorRun
         {
             if (!l.Optimize) return new LayerReportRow(l.Name, l.Kind, false, "", l.Params, l.Params, l.Reason);
             var r = _cache.Report(l.Name, l.ToLayerRank(ranks[l.Name]));
-            return new LayerReportRow(l.Name, l.Kind, true, r.Applied.ToString(), r.ParamsBefore, r.ParamsAfter, r.Note is null ? l.Reason : $"{l.Reason}; {r.Note}");
+            string? stage1 = State.Stage2 is not null && State.Stage1Ranks?.TryGetValue(l.Name, out int r1) == true
+                ? _cache.Report(l.Name, l.ToLayerRank(r1)).Applied.ToString() : null;
+            return new LayerReportRow(l.Name, l.Kind, true, r.Applied.ToString(), r.ParamsBefore, r.ParamsAfter, r.Note is null ? l.Reason : $"{l.Reason}; {r.Note}", stage1);
         }).ToList();
         // Latency is compared side by side at the end (warm, alternating, the lower of two medians each), not across
         // the minutes between setup and now.
@@ -335,7 +381,7 @@ internal sealed partial class ConductorRun
         {
             Model = State.Model, Dataset = State.Dataset, Constraints = _c, Original = State.Original!, Stage1 = State.Stage1, Stage2 = State.Stage2,
             Layers = rows, StageSeconds = new Dictionary<string, double>(State.StageSeconds), Seconds = State.TotalSeconds, Unmet = unmet,
-            MeasuredStates = State.History.Count(h => h.Measured),
+            MeasuredStates = State.History.Count(h => h.Measured), Notes = [.. State.Notes],
         };
         if (_dir is not null)
         {

@@ -24,8 +24,9 @@ public sealed record ModelMetrics(double ValidationAccuracy, double TestAccuracy
     };
 }
 
-/// <summary>One optimised or frozen layer in the report.</summary>
-public sealed record LayerReportRow(string Layer, string Kind, bool Optimized, string Factorization, long ParamsBefore, long ParamsAfter, string Reason);
+/// <summary>One optimised or frozen layer in the report; <paramref name="Stage1Factorization"/> is what Stage 1 ended with (when Stage 2 ran after it).</summary>
+public sealed record LayerReportRow(string Layer, string Kind, bool Optimized, string Factorization, long ParamsBefore, long ParamsAfter, string Reason,
+    string? Stage1Factorization = null);
 
 /// <summary>
 /// The report of a run, in the shape of the Neutrino paper's tables: rows Original / Stage 1 / Stage 2 / Enhancement
@@ -46,6 +47,8 @@ public sealed record OptimizationReport
     /// <summary>Constraints that could not be met (empty when all were).</summary>
     public IReadOnlyList<string> Unmet { get; init; } = [];
     public int MeasuredStates { get; init; }
+    /// <summary>What the run cut short or skipped (e.g. for the time budget).</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
 
     /// <summary>The final model's metrics: Stage 2's when it ran, else Stage 1's, else the original's.</summary>
     public ModelMetrics Result => Stage2 ?? Stage1 ?? Original;
@@ -84,15 +87,18 @@ public sealed record OptimizationReport
             ["target_macs"] = Constraints.TargetMacs,
             ["target_latency_ms"] = Constraints.TargetLatencyMs,
             ["level"] = Constraints.Level,
+            ["time_budget_seconds"] = Constraints.TimeBudget?.TotalSeconds,
             ["seed"] = Constraints.Seed,
             ["dry_run"] = Constraints.DryRun,
         };
         o["constraints_met"] = Unmet.Count == 0;
         o["unmet"] = new JsonArray(Unmet.Select(u => (JsonNode?)u).ToArray());
+        o["notes"] = new JsonArray(Notes.Select(u => (JsonNode?)u).ToArray());
         o["layers"] = new JsonArray(Layers.Select(l => (JsonNode?)new JsonObject
         {
             ["layer"] = l.Layer, ["kind"] = l.Kind, ["optimized"] = l.Optimized, ["factorization"] = l.Factorization,
             ["params_before"] = l.ParamsBefore, ["params_after"] = l.ParamsAfter, ["reason"] = l.Reason,
+            ["stage1_factorization"] = l.Stage1Factorization,
         }).ToArray());
         var stages = new JsonObject();
         foreach (var (k, v) in StageSeconds) stages[k] = Math.Round(v, 2);
@@ -117,6 +123,7 @@ public sealed record OptimizationReport
         if (Constraints.TargetSizeMb is double s) parts.Add(FormattableString.Invariant($"target size {s} MB"));
         if (Constraints.TargetMacs is long m) parts.Add(FormattableString.Invariant($"target MACs {m}"));
         if (Constraints.TargetLatencyMs is double lat) parts.Add(FormattableString.Invariant($"target latency {lat} ms"));
+        if (Constraints.TimeBudget is TimeSpan budget) parts.Add(FormattableString.Invariant($"time budget {budget.TotalSeconds:F0} s"));
         if (Constraints.DryRun) parts.Add("dry run");
         parts.Add(FormattableString.Invariant($"seed {Constraints.Seed}"));
         string constraintsLine = string.Join(", ", parts) + ".";
@@ -124,6 +131,11 @@ public sealed record OptimizationReport
         sb.AppendLine();
         sb.AppendLine(Unmet.Count == 0 ? "All constraints met." : $"**Not met:** {string.Join("; ", Unmet)}.");
         sb.AppendLine();
+        if (Notes.Count > 0)
+        {
+            foreach (string n in Notes) sb.AppendLine(c, $"- Note: {n}");
+            sb.AppendLine();
+        }
         sb.AppendLine("| | Accuracy (test, %) | Accuracy (validation, %) | Size (MB) | MACs | Parameters | Memory (MB) | Latency (ms) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         void Row(string name, ModelMetrics x) => sb.AppendLine(c,
@@ -136,10 +148,14 @@ public sealed record OptimizationReport
         sb.AppendLine();
         sb.AppendLine("## Layers");
         sb.AppendLine();
-        sb.AppendLine("| Layer | Kind | Factorisation | Parameters before | after | Why |");
-        sb.AppendLine("|---|---|---|---:|---:|---|");
+        bool both = Layers.Any(l => l.Stage1Factorization is not null);
+        sb.AppendLine(both ? "| Layer | Kind | Stage 1 | Factorisation | Parameters before | after | Why |" : "| Layer | Kind | Factorisation | Parameters before | after | Why |");
+        sb.AppendLine(both ? "|---|---|---|---|---:|---:|---|" : "|---|---|---|---:|---:|---|");
         foreach (var l in Layers)
-            sb.AppendLine(c, $"| {l.Layer} | {l.Kind} | {(l.Optimized ? l.Factorization : "frozen")} | {l.ParamsBefore:N0} | {l.ParamsAfter:N0} | {l.Reason} |");
+        {
+            string stage1 = both ? $" {(l.Optimized ? l.Stage1Factorization ?? "" : "frozen")} |" : "";
+            sb.AppendLine(c, $"| {l.Layer} | {l.Kind} |{stage1} {(l.Optimized ? l.Factorization : "frozen")} | {l.ParamsBefore:N0} | {l.ParamsAfter:N0} | {l.Reason} |");
+        }
         sb.AppendLine();
         sb.AppendLine("## Time");
         sb.AppendLine();

@@ -69,6 +69,13 @@ public sealed class RunState
     public List<StateRecord> History { get; set; } = [];
     public Dictionary<string, double> StageSeconds { get; set; } = [];
     public int FileCounter { get; set; }
+    /// <summary>The ranks Stage 1 ended with (the report shows them beside the final ones).</summary>
+    public Dictionary<string, int>? Stage1Ranks { get; set; }
+    /// <summary>Fine-tuning steps run and the seconds they took (the pace that fits the final fine-tune into a time budget).</summary>
+    public int FineTuneSteps { get; set; }
+    public double FineTuneSeconds { get; set; }
+    /// <summary>What the run had to cut short or skip (time budget), for the report.</summary>
+    public List<string> Notes { get; set; } = [];
 
     public int Measurements(string stage) => History.Count(h => h.Stage == stage && h.Measured);
 

@@ -53,4 +53,28 @@ public class ComposerTests
         Assert.Equal([40, 25, 12, 12, 12], curve); // linear, then non-increasing in rank
         Assert.All(LayerChoice.Interpolate(3, [0, 2], [-1, -2]), d => Assert.Equal(0, d));
     }
+
+    [Fact]
+    public void Tiny_rule_judges_the_smallest_layers_together()
+    {
+        // Six 16-channel convs of ~0.5% each: 3% of the model together, so at most the smallest share under 1% stays frozen.
+        var b = new GraphBuilder("many-small", 0);
+        var x = b.Input(3, 8, 8);
+        x = b.Relu(b.Conv2d(x, 16, kernel: 3, padding: 1, name: "stem"));
+        for (int i = 0; i < 6; i++) x = b.Relu(b.Conv2d(x, 16, kernel: 3, padding: 1, name: $"small{i}"));
+        x = b.Relu(b.Conv2d(x, 128, kernel: 3, padding: 1, name: "wide"));
+        x = b.Relu(b.Conv2d(x, 256, kernel: 3, padding: 1, name: "big"));
+        x = b.Relu(b.Conv2d(x, 4, kernel: 1, name: "squeeze"));
+        var g = b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(x)), 10, name: "head"));
+        long total = g.ParameterCount;
+        var layers = Composer.Candidates(g);
+        var small = layers.Where(l => l.Name.StartsWith("small", StringComparison.Ordinal)).ToList();
+        Assert.All(small, l => Assert.True(l.Params < Composer.TinyFraction * total, $"{l.Name} is under 1% on its own"));
+        var tiny = layers.Where(l => l.Reason.StartsWith("tiny", StringComparison.Ordinal)).ToList();
+        Assert.Contains(tiny, l => l.Name == "squeeze"); // the smallest one is frozen
+        Assert.True(tiny.Sum(l => l.Params) <= Composer.TinyFraction * total, "the tiny layers hold at most 1% together");
+        Assert.True(small.Count(l => l.Optimize) >= 5, string.Join("; ", small.Select(l => $"{l.Name}: {l.Reason}")));
+        Assert.All(layers.Where(l => l.Optimize), l => Assert.True(l.Params >= tiny.Max(t => t.Params), $"{l.Name} is larger than every tiny layer"));
+        Assert.All(small.Where(l => l.Optimize), l => Assert.NotEmpty(l.Ladder));
+    }
 }

@@ -58,6 +58,10 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.NotNull(r.Stage2);
         Assert.True(r.Stage2!.Params <= r.Stage1!.Params, "Stage 2 never ends larger than Stage 1");
         Assert.Contains(r.Layers, l => l.Layer == "conv1" && !l.Optimized);
+        Assert.All(r.Layers.Where(l => l.Optimized), l => Assert.False(string.IsNullOrEmpty(l.Stage1Factorization), $"{l.Layer}: Stage 1 ranks beside the final ones"));
+        foreach (string stage in new[] { "setup", "sensitivity", "stage1", "stage2", "final" })
+            Assert.True(r.StageSeconds.ContainsKey(stage), $"seconds of {stage}");
+        Assert.Empty(r.Notes); // no time budget: nothing cut short
         Assert.Contains(lines, l => l.StartsWith("[stage1]", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("[stage2]", StringComparison.Ordinal));
 
@@ -75,6 +79,34 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.Contains("| Enhancement |", File.ReadAllText(Path.Combine(_dir, "report.md")), StringComparison.Ordinal);
         Assert.Contains("already holds a run", Assert.Throws<Shrink.Graph.ShrinkException>(() =>
             Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir })).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A time budget far too short for the work: sensitivity analyses one layer (the largest) and freezes the rest, Stage 1
+    /// runs one round with its fine-tune cut short, annealing does not start, the final fine-tune is skipped — and the run
+    /// still ends cleanly with a smaller model and a report that says what was cut.
+    /// </summary>
+    [Fact]
+    public void A_time_budget_stops_every_stage_cleanly_and_is_reported()
+    {
+        var c = new Constraints { MaxAccuracyDrop = 2, Level = 2, Seed = 0, TimeBudget = TimeSpan.FromMilliseconds(20) };
+        var result = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = SmallLeNet.Tiny(stage2Steps: 8) });
+        var r = result.Report;
+        var state = RunState.Load(_dir);
+        Assert.Equal("done", state.Stage);
+        var analysed = state.Layers.Where(l => l.Curve.Length > 0).ToList();
+        Assert.Equal(["fc1"], analysed.Select(l => l.Name)); // the largest layer first, then time is up
+        Assert.Contains(r.Layers, l => !l.Optimized && l.Reason.StartsWith(Composer.NotAnalysed, StringComparison.Ordinal));
+        Assert.Single(state.History, h => h.Measured && h.Stage == "stage1");
+        Assert.DoesNotContain(state.History, h => h.Stage == "stage2");
+        Assert.Contains("fine-tune cut", state.History[0].Note, StringComparison.Ordinal);
+        Assert.Contains(r.Notes, n => n.Contains("sensitivity stopped", StringComparison.Ordinal));
+        Assert.Contains(r.Notes, n => n.Contains("final fine-tune", StringComparison.Ordinal));
+        Assert.True(result.Model.ParameterCount < lenet.Model.ParameterCount, "fc1 factorised");
+        Assert.Contains("Note: time budget", File.ReadAllText(Path.Combine(_dir, "report.md")), StringComparison.Ordinal);
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")))!.AsObject();
+        Assert.NotEmpty(json["notes"]!.AsArray());
+        Assert.Equal(0.02, json["constraints"]!["time_budget_seconds"]!.GetValue<double>(), 6);
     }
 
     /// <summary>Interrupted after three checkpointed steps and resumed, a run reaches the same ranks as an uninterrupted one.</summary>
