@@ -27,6 +27,7 @@ public class ConvGemmTests
         [2, 8, 28, 64, 3, 1, 1, 1],   // two images of 784 positions
         [4, 1, 28, 64, 3, 1, 1, 1],   // a stem conv: K = 9, weight gradient transposed (dWᵀ = col·dYᵀ)
         [2, 32, 5, 256, 3, 1, 1, 1],  // Cout = 256, K = 288: weight gradient not transposed
+        [64, 16, 7, 40, 3, 2, 1, 1],  // strided, 4×4 output, several image chunks: weights packed once per call
     };
 
     private static ConvDims Dims(int n, int cin, int hw, int cout, int k, int s, int p, int g)
@@ -122,6 +123,28 @@ public class ConvGemmTests
     [InlineData(256, 2304, false)]
     public void Weight_gradient_is_transposed_when_it_saves_padding(int cout, int k, bool transposed) =>
         Assert.Equal(transposed, ConvGemm.TransposedWeightGradient(cout, k, (14, 32))); // the Vector512 tier's tiles
+
+    [Fact]
+    public void Packing_the_weights_once_per_call_is_bitwise_equal_to_packing_per_chunk()
+    {
+        var d = Dims(64, 16, 7, 40, 3, 2, 1, 1); // P = 16: 32 images (512 columns) per chunk, 2 chunks
+        var x = Rand(d.N * d.InImage, 11);
+        var w = Rand(d.Cout * d.K, 12);
+        var bias = Rand(d.Cout, 13);
+        float[] Run(bool once)
+        {
+            bool saved = ConvGemm.PackOncePerCall;
+            ConvGemm.PackOncePerCall = once;
+            try
+            {
+                var y = new float[d.N * d.OutImage];
+                ConvGemm.Forward(d, x, w, bias, y, 0f, 6f);
+                return y;
+            }
+            finally { ConvGemm.PackOncePerCall = saved; }
+        }
+        Assert.Equal(Run(false), Run(true));
+    }
 
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()
