@@ -96,16 +96,25 @@ public static unsafe class ConvGemm
             // Training (no pre-packed weights): pack the weights once per call instead of once per chunk (each chunk's
             // Sgemm would repack the whole Cout×K matrix: 4.7 MB for 512×2304). Same packing, same GEMM: bitwise equal.
             float* store = null;
+            long bytes = 0;
             if (body.Packed == null && PackOncePerCall && d.Groups == 1 && body.Nb > 1 && body.Nb * d.P >= 64)
             {
-                long floats = Gemm.PackedFloats(d.Cout, d.K);
-                store = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+                bytes = Gemm.PackedFloats(d.Cout, d.K) * sizeof(float);
+                store = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                Profiling.MemoryTracker.Rented(bytes);
                 var view = Gemm.PackedView(d.Cout, d.K, store);
                 Gemm.PackRows(view, 0, d.Cout, pw, d.K);
                 body.Packed = [view];
             }
             try { KernelParallel.For(chunks, ref body); }
-            finally { if (store != null) NativeMemory.AlignedFree(store); }
+            finally
+            {
+                if (store != null)
+                {
+                    NativeMemory.AlignedFree(store);
+                    Profiling.MemoryTracker.Returned(bytes);
+                }
+            }
         }
     }
 
