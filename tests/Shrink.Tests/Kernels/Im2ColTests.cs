@@ -5,10 +5,10 @@ namespace Shrink.Tests.Kernels;
 
 public class Im2ColTests
 {
-    /// <summary>Straight from the definition: col[(c,i,j), (oh,ow)] = x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw] or 0.</summary>
-    private static float[] Naive(float[] x, int c, int h, int w, Window2d g)
+    /// <summary>The definition of im2col: calls <paramref name="tap"/>(column index, x index) for every element
+    /// col[(c,i,j), (oh,ow)] in order; the x index is that of x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw], or −1 in the padding.</summary>
+    private static void ForEachTap(int c, int h, int w, Window2d g, Action<int, int> tap)
     {
-        var col = new float[c * g.KernelH * g.KernelW * g.OutH * g.OutW];
         int idx = 0;
         for (int ch = 0; ch < c; ch++)
             for (int i = 0; i < g.KernelH; i++)
@@ -17,8 +17,15 @@ public class Im2ColTests
                         for (int ow = 0; ow < g.OutW; ow++, idx++)
                         {
                             int ih = oh * g.StrideH - g.PadTop + i * g.DilationH, iw = ow * g.StrideW - g.PadLeft + j * g.DilationW;
-                            col[idx] = ih < 0 || ih >= h || iw < 0 || iw >= w ? 0 : x[(ch * h + ih) * w + iw];
+                            tap(idx, ih < 0 || ih >= h || iw < 0 || iw >= w ? -1 : (ch * h + ih) * w + iw);
                         }
+    }
+
+    /// <summary>Straight from the definition: col[(c,i,j), (oh,ow)] = x[c, oh·sh − pt + i·dh, ow·sw − pl + j·dw] or 0.</summary>
+    private static float[] Naive(float[] x, int c, int h, int w, Window2d g)
+    {
+        var col = new float[c * g.KernelH * g.KernelW * g.OutH * g.OutW];
+        ForEachTap(c, h, w, g, (idx, src) => col[idx] = src < 0 ? 0 : x[src]);
         return col;
     }
 
@@ -65,16 +72,7 @@ public class Im2ColTests
     private static float[] NaiveBackward(float[] col, float[] x, int c, int h, int w, Window2d g)
     {
         var result = (float[])x.Clone();
-        int idx = 0;
-        for (int ch = 0; ch < c; ch++)
-            for (int i = 0; i < g.KernelH; i++)
-                for (int j = 0; j < g.KernelW; j++)
-                    for (int oh = 0; oh < g.OutH; oh++)
-                        for (int ow = 0; ow < g.OutW; ow++, idx++)
-                        {
-                            int ih = oh * g.StrideH - g.PadTop + i * g.DilationH, iw = ow * g.StrideW - g.PadLeft + j * g.DilationW;
-                            if (ih >= 0 && ih < h && iw >= 0 && iw < w) result[(ch * h + ih) * w + iw] += col[idx];
-                        }
+        ForEachTap(c, h, w, g, (idx, src) => { if (src >= 0) result[src] += col[idx]; });
         return result;
     }
 
