@@ -7,6 +7,7 @@ if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kerne
 // Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
+if (args.Length > 0 && args[0] == "layers") { Shrink.Bench.LayerBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "train")
 {
     // Shrink.Bench train <model> <batch> <steps> [rounds]: images/s (median step) and tracked peak MB per round.

@@ -79,11 +79,7 @@ public sealed class BatchNormalization : Operator
             {
                 if (training)
                 {
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) sum += TensorPrimitives.Sum<float>(xs.Slice((i * c + ch) * s, s));
-                    float mean = (float)(sum / count);
-                    double sq = 0;
-                    for (int i = 0; i < n; i++) sq += SpatialVector.SumSquaredDeviation(xs.Slice((i * c + ch) * s, s), mean);
+                    var (mean, sq) = BatchNorm.Moments(xs, n, c, s, ch);
                     double var = sq / count;
                     stats.Mean[ch] = mean;
                     stats.InvStd[ch] = (float)(1.0 / Math.Sqrt(var + eps));
@@ -125,13 +121,7 @@ public sealed class BatchNormalization : Operator
             for (int ch = c * slice / slices, end = c * (slice + 1) / slices; ch < end; ch++)
             {
                 float mean = stats.Mean[ch], invStd = stats.InvStd[ch];
-                double sumDy = 0, sumDyXc = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    int off = (i * c + ch) * s;
-                    sumDy += TensorPrimitives.Sum<float>(dys.Slice(off, s));
-                    sumDyXc += SpatialVector.DotCentered(dys.Slice(off, s), xs.Slice(off, s), mean);
-                }
+                var (sumDy, sumDyXc) = BatchNorm.GradientSums(dys, xs, n, c, s, ch, mean);
                 if (dscale is not null) dscale[ch] += (float)(sumDyXc * invStd);
                 if (dbias is not null) dbias[ch] += (float)sumDy;
                 if (dmean is not null) dmean[ch] += (float)(-sumDy * scale[ch] * invStd);
