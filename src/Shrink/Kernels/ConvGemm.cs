@@ -90,7 +90,9 @@ public static unsafe class ConvGemm
                 KernelParallel.For(body.Slices, ref body);
                 return;
             }
-            body.Nb = ImagesPerChunk(d, TargetColumns);
+            // Pointwise convs on wide maps read each image in place (no im2col copy, no packing of B): one image per chunk.
+            body.Direct = body.Packed == null && d.Pointwise && d.N >= KernelParallel.MaxThreads && Gemm.DirectBApplies(d.Cgout, d.P, d.K);
+            body.Nb = body.Direct ? 1 : ImagesPerChunk(d, TargetColumns);
             int chunks = (d.N + body.Nb - 1) / body.Nb;
             if (chunks == 1) { body.Invoke(0); return; }
             // Training (no pre-packed weights): pack the weights once per call instead of once per chunk (each chunk's
@@ -128,6 +130,7 @@ public static unsafe class ConvGemm
         public float Lo, Hi;
         public int Nb, Slices;
         public PackedMatrix[]? Packed;
+        public bool Direct;
 
         public readonly void Invoke(int index)
         {
@@ -164,6 +167,7 @@ public static unsafe class ConvGemm
                     if (Packed != null)
                         Gemm.Sgemm(Packed[g], false, cols, 1f, new ReadOnlySpan<float>(b, (int)((long)(k - 1) * cols + cols)), cols, 0f,
                             new Span<float>(yg, (int)((long)(d.Cgout - 1) * d.P + cols)), d.P);
+                    else if (Direct) Gemm.DirectB(false, d.Cgout, cols, k, wg, k, b, cols, 0f, yg, d.P);
                     else GemmSmallN.Multiply(d.Cgout, cols, k, wg, k, b, cols, yg, d.P); // packed GEMM unless the map is tiny
                     for (int o = 0; o < d.Cgout; o++)
                     {
@@ -227,7 +231,10 @@ public static unsafe class ConvGemm
                 KernelParallel.For(body.Slices, ref body);
                 return;
             }
-            body.Nb = ImagesPerChunk(d, TargetColumns);
+            // Pointwise convs on wide maps: Wᵀ·dY straight into each image's dX (B = dY read in place). With one k block
+            // (Cout ≤ 256) or one image per chunk anyway (P > 256) the sums are those of the chunked path: bitwise equal.
+            body.Direct = d.Pointwise && d.N >= KernelParallel.MaxThreads && (d.P > TargetColumns / 2 || d.Cgout <= 256) && Gemm.DirectBApplies(d.K, d.P, d.Cgout);
+            body.Nb = body.Direct ? 1 : ImagesPerChunk(d, TargetColumns);
             int chunks = (d.N + body.Nb - 1) / body.Nb;
             if (chunks == 1) body.Invoke(0);
             else KernelParallel.For(chunks, ref body);
@@ -239,6 +246,7 @@ public static unsafe class ConvGemm
         public ConvDims D;
         public float* Dy, Wt, Dx;
         public int Nb, Slices;
+        public bool Direct;
 
         public readonly void Invoke(int index)
         {
@@ -282,6 +290,11 @@ public static unsafe class ConvGemm
                 {
                     // dX_g += W_gᵀ·dY_g, straight into the input gradient.
                     float* dxg = Dx + (nint)n0 * d.InImage + (nint)g * d.Cgin * plane;
+                    if (Direct)
+                    {
+                        Gemm.DirectB(true, k, cols, d.Cgout, wg, k, a, lda, 1f, dxg, cols);
+                        continue;
+                    }
                     Gemm.Sgemm(true, false, k, cols, d.Cgout, 1f, wspan, k, dyg, lda, 1f, new Span<float>(dxg, d.Cgin * plane), cols);
                     continue;
                 }

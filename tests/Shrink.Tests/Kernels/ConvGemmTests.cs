@@ -28,7 +28,15 @@ public class ConvGemmTests
         [4, 1, 28, 64, 3, 1, 1, 1],   // a stem conv: K = 9, weight gradient transposed (dWᵀ = col·dYᵀ)
         [2, 32, 5, 256, 3, 1, 1, 1],  // Cout = 256, K = 288: weight gradient not transposed
         [64, 16, 7, 40, 3, 2, 1, 1],  // strided, 4×4 output, several image chunks: weights packed once per call
+        [3, 24, 12, 29, 1, 1, 0, 1],  // 1×1 on 144 positions: B read in place (Gemm.DirectB), 29 = 14 + 14 + 1 rows
+        [2, 300, 16, 20, 1, 1, 0, 1], // 1×1, K = 300: two k blocks in the forward; data gradient m = 300
+        [2, 20, 17, 270, 1, 1, 0, 1], // 1×1, 289 positions, Cout = 270: data gradient in two k blocks
+        [3, 6, 12, 8, 1, 1, 0, 2],    // 1×1 grouped, 144 positions
+        [2, 16, 13, 7, 1, 1, 0, 1],   // 169 positions: a masked 9-column strip
     };
+
+    /// <summary>The pointwise shapes above that read B in place.</summary>
+    public static IEnumerable<object[]> DirectShapes => Shapes.Where(s => (int)s[4] == 1 && (int)s[5] == 1 && (int)s[2] * (int)s[2] >= 128);
 
     private static ConvDims Dims(int n, int cin, int hw, int cout, int k, int s, int p, int g)
     {
@@ -144,6 +152,34 @@ public class ConvGemmTests
             finally { ConvGemm.PackOncePerCall = saved; }
         }
         Assert.Equal(Run(false), Run(true));
+    }
+
+    [Theory]
+    [MemberData(nameof(DirectShapes))]
+    public void Pointwise_convs_reading_B_in_place_are_bitwise_equal_to_the_packed_GEMM(int n, int cin, int hw, int cout, int k, int s, int p, int g)
+    {
+        var d = Dims(n, cin, hw, cout, k, s, p, g);
+        var x = Rand(d.N * d.InImage, 21);
+        var w = Rand(d.Cout * d.K, 22);
+        var dy = Rand(d.N * d.OutImage, 23);
+        (float[] Y, float[] Dx) Run(bool direct)
+        {
+            bool saved = Shrink.Kernels.Gemm.DirectBEnabled;
+            Shrink.Kernels.Gemm.DirectBEnabled = direct;
+            try
+            {
+                var y = new float[d.N * d.OutImage];
+                var dx = Rand(x.Length, 24); // accumulates
+                ConvGemm.Forward(d, x, w, default, y);
+                ConvGemm.BackwardData(d, dy, w, dx);
+                return (y, dx);
+            }
+            finally { Shrink.Kernels.Gemm.DirectBEnabled = saved; }
+        }
+        var (y0, dx0) = Run(false);
+        var (y1, dx1) = Run(true);
+        Assert.Equal(y0.Select(BitConverter.SingleToInt32Bits), y1.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(dx0.Select(BitConverter.SingleToInt32Bits), dx1.Select(BitConverter.SingleToInt32Bits));
     }
 
     [Fact]
