@@ -329,6 +329,7 @@ public static unsafe class ConvGemm
                 KernelParallel.For(dwb.Slices, ref dwb);
                 return;
             }
+            if (PointwiseWeightGradient.Applies(d)) { PointwiseWeightGradient.Accumulate(d, x, dy, dw); return; }
             int nbImages = ImagesPerChunk(d, TargetColumnsWeight, parallel: false);
             int k = d.K, plane = d.H * d.W;
             int cols = nbImages * d.P;

@@ -182,6 +182,49 @@ public class ConvGemmTests
         Assert.Equal(dx0.Select(BitConverter.SingleToInt32Bits), dx1.Select(BitConverter.SingleToInt32Bits));
     }
 
+    [Theory]
+    [InlineData(19, 5, 6, 10, 26)]  // 260 positions (masked tail of 4), 3 slices, ragged 4×4 blocks on both sides
+    [InlineData(9, 24, 144, 28, 28)] // MobileNet v2's expand conv at 28×28, 2 slices
+    [InlineData(1, 3, 2, 16, 17)]    // batch 1, blocks narrower than 4
+    public void Pointwise_weight_gradient_matches_plain_loops_for_any_thread_count(int n, int cin, int cout, int h, int w)
+    {
+        var d = new ConvDims(n, cin, h, w, cout, 1, new Window2d(1, 1, 1, 1, 0, 0, 1, 1, h, w));
+        Assert.True(!PointwiseWeightGradient.Enabled || !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated || PointwiseWeightGradient.Applies(d)
+            || Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") == "1" || Environment.GetEnvironmentVariable("SHRINK_SCALAR") == "1");
+        var x = Rand(d.N * d.InImage, 31);
+        var dy = Rand(d.N * d.OutImage, 32);
+        var reference = new double[cout * cin];
+        for (int nn = 0; nn < n; nn++)
+            for (int o = 0; o < cout; o++)
+                for (int c = 0; c < cin; c++)
+                    for (int q = 0; q < d.P; q++)
+                        reference[o * cin + c] += (double)dy[(nn * cout + o) * d.P + q] * x[(nn * cin + c) * d.P + q];
+        float[] Run(int threads)
+        {
+            int saved = KernelParallel.MaxThreads;
+            KernelParallel.MaxThreads = threads;
+            try
+            {
+                var dw = Enumerable.Repeat(0.25f, cout * cin).ToArray(); // accumulates
+                ConvGemm.BackwardWeight(d, x, dy, dw, default);
+                return dw;
+            }
+            finally { KernelParallel.MaxThreads = saved; }
+        }
+        var two = Run(2);
+        AssertClose(reference.Select(v => v + 0.25).ToArray(), two, "pointwise weight gradient");
+        Assert.Equal(Run(1).Select(BitConverter.SingleToInt32Bits), two.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(Run(3).Select(BitConverter.SingleToInt32Bits), two.Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Fact]
+    public void Pointwise_weight_gradient_rejects_what_it_does_not_handle()
+    {
+        var strided = new ConvDims(2, 4, 16, 16, 4, 1, new Window2d(1, 1, 2, 2, 0, 0, 1, 1, 8, 8));
+        var ex = Assert.Throws<ArgumentException>(() => PointwiseWeightGradient.Accumulate(strided, new float[2 * 4 * 256], new float[2 * 4 * 64], new float[16]));
+        Assert.Contains("does not apply", ex.Message);
+    }
+
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
