@@ -104,11 +104,11 @@ public static class DepthwiseConv
     public static void BackwardData(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int channels, int height, int width,
         int multiplier, in Window2d g, Span<float> dx)
     {
-        if (g.StrideH == 1 && g.StrideW == 1 && FlatPlane.Usable(g)) FlatPlane.BackwardData(dy, w, channels, height, width, multiplier, g, dx);
+        if (FlatPlane.Usable(g)) FlatPlane.BackwardData(dy, w, channels, height, width, multiplier, g, dx);
         else BackwardDataRows(dy, w, channels, height, width, multiplier, g, dx);
     }
 
-    /// <summary>The row-by-row data gradient (strided convs).</summary>
+    /// <summary>The row-by-row data gradient (when the flat-plane kernel's scratch would be unreasonably large).</summary>
     internal static void BackwardDataRows(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int channels, int height, int width,
         int multiplier, in Window2d g, Span<float> dx)
     {

@@ -162,8 +162,10 @@ internal static unsafe class FlatPlane
         }
     }
 
-    /// <summary>Stride-1 data gradient: dx[ih, iw] += Σ w[i, j]·dy[ih + pt − i·dh, iw + pl − j·dw] as a flat correlation
-    /// over dy placed in a zero buffer of pitch W + (kw − 1)·dw.</summary>
+    /// <summary>Data gradient: dx[ih, iw] += Σ w[i, j]·dy[oh, ow] over the taps with ih = oh·sh − pt + i·dh and
+    /// iw = ow·sw − pl + j·dw, as one flat correlation over dy placed in a zero buffer of pitch W + (kw − 1)·dw — for
+    /// stride s &gt; 1 at every s-th row and column (zeros between), so the correlation also multiplies those zeros: s²
+    /// times the useful work, but contiguous vector work instead of short rows.</summary>
     public static void BackwardData(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, int channels, int height, int width,
         int multiplier, in Window2d g, Span<float> dx)
     {
@@ -172,7 +174,8 @@ internal static unsafe class FlatPlane
         int maxA = (g.KernelH - 1) * g.DilationH, maxB = (g.KernelW - 1) * g.DilationW;
         int hq = height + maxA, wq = width + maxB, shiftT = maxA - g.PadTop, shiftL = maxB - g.PadLeft;
         int total = hq * wq + Slack, n = (height - 1) * wq + width;
-        int c0 = Math.Max(0, -shiftL), c1 = Math.Min(g.OutW, wq - shiftL); // dy columns that land inside the buffer
+        int sh = g.StrideH, sw = g.StrideW;
+        int c0 = Math.Max(0, (-shiftL + sw - 1) / sw), c1 = Math.Min(g.OutW, (wq - shiftL + sw - 1) / sw); // dy columns inside the buffer
         float[] buf = ArrayPool<float>.Shared.Rent(total), tmp = ArrayPool<float>.Shared.Rent(n + Slack);
         int* off = stackalloc int[taps];
         for (int i = 0, k = 0; i < g.KernelH; i++)
@@ -187,9 +190,15 @@ internal static unsafe class FlatPlane
                     float* go = pdy + (nint)o * outHw;
                     for (int oh = 0; oh < g.OutH; oh++)
                     {
-                        int r = oh + shiftT;
+                        int r = oh * sh + shiftT;
                         if (r < 0 || r >= hq || c1 <= c0) continue;
-                        new ReadOnlySpan<float>(go + (nint)oh * g.OutW + c0, c1 - c0).CopyTo(new Span<float>(pb + (nint)r * wq + shiftL + c0, c1 - c0));
+                        if (sw == 1)
+                            new ReadOnlySpan<float>(go + (nint)oh * g.OutW + c0, c1 - c0).CopyTo(new Span<float>(pb + (nint)r * wq + shiftL + c0, c1 - c0));
+                        else
+                        {
+                            float* src = go + (nint)oh * g.OutW, dst = pb + (nint)r * wq + shiftL;
+                            for (int ow = c0; ow < c1; ow++) dst[ow * sw] = src[ow];
+                        }
                     }
                     Correlate(pb, off, pw + (nint)o * taps, taps, 0f, ptmp, n);
                     float* xo = pdx + (nint)(o / multiplier) * height * width;

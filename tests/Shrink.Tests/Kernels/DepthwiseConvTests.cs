@@ -57,6 +57,30 @@ public class DepthwiseConvTests
         AssertDot(dw, v, dy, convV, "weight");
     }
 
+    /// <summary>Strided data gradients go through the flat kernel (dy spread at every s-th row and column of a zero
+    /// buffer): element by element equal, within rounding, to the row kernel, which scatters tap by tap.</summary>
+    [Theory]
+    [InlineData(28, 3, 2, 1, 1, 1)]
+    [InlineData(13, 3, 2, 0, 1, 2)]
+    [InlineData(14, 3, 3, 2, 1, 1)]
+    [InlineData(4, 3, 2, 1, 1, 1)]
+    [InlineData(9, 5, 2, 2, 2, 1)]
+    [InlineData(7, 3, 3, 1, 2, 3)]
+    public void Strided_data_gradient_matches_the_row_kernel(int hw, int k, int s, int p, int d, int m)
+    {
+        int c = 5, h = hw, w = hw + 2;
+        int oh = (h + 2 * p - d * (k - 1) - 1) / s + 1, ow = (w + 2 * p - d * (k - 1) - 1) / s + 1;
+        var g = new Window2d(k, k, s, s, p, p, d, d, oh, ow);
+        var wt = GradientCheck.Random(new Shape(c * m, 1, k, k), 7);
+        var dy = GradientCheck.Random(new Shape(c * m, oh, ow), 8);
+        var flat = GradientCheck.Random(new Shape(c, h, w), 9); // both accumulate onto the same values
+        var rows = new Tensor(flat.Shape);
+        flat.Span.CopyTo(rows.Span);
+        DepthwiseConv.BackwardData(dy.Span, wt.Span, c, h, w, m, g, flat.Span);
+        DepthwiseConv.BackwardDataRows(dy.Span, wt.Span, c, h, w, m, g, rows.Span);
+        SpatialReference.AssertClose(rows, flat, 1e-5, 1e-6, "strided data gradient");
+    }
+
     private static void AssertDot(Tensor a, Tensor b, Tensor c, Tensor d, string what)
     {
         double lhs = 0, rhs = 0;
