@@ -203,7 +203,7 @@ if (args.Length > 0 && args[0] == "profile")
         Console.WriteLine($"{model} infer bs{batch}: median {times[times.Count / 2]:F2} ms = {batch * 1000 / times[times.Count / 2]:F1} images/s");
     }
     Console.WriteLine(timer.Summary());
-    Console.WriteLine(timer.Detail(25));
+    Console.WriteLine(timer.Detail(args.Length > 5 ? int.Parse(args[5]) : 25));
     return;
 }
 int roundsArg = Array.IndexOf(args, "--rounds");

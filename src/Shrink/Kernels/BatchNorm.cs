@@ -48,12 +48,21 @@ public static class BatchNorm
         if (!SpatialVector.ForceScalar && Vector512.IsHardwareAccelerated && s >= 16)
         {
             var k = Vector512.Create(shift);
-            Vector512<float> a = default, q = default;
+            Vector512<float> a = default, q = default, a2 = default, q2 = default;
             Vector256<float> a8 = default, q8 = default;
             for (int i = i0; i < i1; i++)
             {
                 ref float p = ref Unsafe.Add(ref x0, i * pitch + (nint)ch * s);
                 int j = 0;
+                for (; j <= s - 32; j += 32) // two accumulator pairs: the adds are not one dependency chain
+                {
+                    var d = Vector512.LoadUnsafe(ref p, (nuint)j) - k;
+                    var e = Vector512.LoadUnsafe(ref p, (nuint)(j + 16)) - k;
+                    a += d;
+                    q += d * d;
+                    a2 += e;
+                    q2 += e * e;
+                }
                 for (; j <= s - 16; j += 16)
                 {
                     var d = Vector512.LoadUnsafe(ref p, (nuint)j) - k;
@@ -74,7 +83,7 @@ public static class BatchNorm
                     sq += d * d;
                 }
             }
-            return (sum + Vector512.Sum(a) + Vector256.Sum(a8), sq + Vector512.Sum(q) + Vector256.Sum(q8));
+            return (sum + Vector512.Sum(a + a2) + Vector256.Sum(a8), sq + Vector512.Sum(q + q2) + Vector256.Sum(q8));
         }
         if (!SpatialVector.ForceScalar && Vector256.IsHardwareAccelerated && s >= 8)
         {
@@ -255,5 +264,91 @@ public static class BatchNorm
             }
         }
         return (sum, dot);
+    }
+
+    /// <summary>y = a·x + b over channel <paramref name="ch"/> of every image (x, y [N, C, S]; y may be x): the training and
+    /// evaluation forward once the statistics are known. Per element exactly <c>x·a + b</c>, as
+    /// <see cref="SpatialVector.Affine"/>, so the loop over images just saves a call per span.</summary>
+    public static void Normalize(ReadOnlySpan<float> x, Span<float> y, int n, int c, int s, int ch, float a, float b)
+    {
+        if (n == 0 || s == 0) return;
+        long need = ((n - 1) * (long)c + ch + 1) * s;
+        if (need > x.Length || need > y.Length) throw new ArgumentException("BatchNorm.Normalize: x or y is shorter than N·C·S.");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float y0 = ref MemoryMarshal.GetReference(y);
+        bool vector = !SpatialVector.ForceScalar;
+        var a16 = Vector512.Create(a); var b16 = Vector512.Create(b);
+        var a8 = Vector256.Create(a); var b8 = Vector256.Create(b);
+        var a4 = Vector128.Create(a); var b4 = Vector128.Create(b);
+        for (int i = 0; i < n; i++)
+        {
+            nint off = ((nint)i * c + ch) * s;
+            ref float xr = ref Unsafe.Add(ref x0, off);
+            ref float yr = ref Unsafe.Add(ref y0, off);
+            int j = 0;
+            if (vector)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j <= s - 16; j += 16) (Vector512.LoadUnsafe(ref xr, (nuint)j) * a16 + b16).StoreUnsafe(ref yr, (nuint)j);
+                if (Vector256.IsHardwareAccelerated)
+                    for (; j <= s - 8; j += 8) (Vector256.LoadUnsafe(ref xr, (nuint)j) * a8 + b8).StoreUnsafe(ref yr, (nuint)j);
+                if (Vector128.IsHardwareAccelerated)
+                    for (; j <= s - 4; j += 4) (Vector128.LoadUnsafe(ref xr, (nuint)j) * a4 + b4).StoreUnsafe(ref yr, (nuint)j);
+            }
+            for (; j < s; j++) Unsafe.Add(ref yr, j) = Unsafe.Add(ref xr, j) * a + b;
+        }
+    }
+
+    /// <summary>Training backward's element pass over channel <paramref name="ch"/> of every image:
+    /// dx += a·dy + b·(x − mean) + shift, or dx = that when <paramref name="overwrite"/> (then dx may be dy: each element
+    /// is read before it is written). Per element exactly as <see cref="SpatialVector.BatchNormGrad"/>.</summary>
+    public static void Gradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, int c, int s, int ch, float a, float b, float mean,
+        float shift, Span<float> dx, bool overwrite)
+    {
+        if (n == 0 || s == 0) return;
+        long need = ((n - 1) * (long)c + ch + 1) * s;
+        if (need > x.Length || need > dy.Length || need > dx.Length) throw new ArgumentException("BatchNorm.Gradient: a span is shorter than N·C·S.");
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float g0 = ref MemoryMarshal.GetReference(dy);
+        ref float d0 = ref MemoryMarshal.GetReference(dx);
+        bool vector = !SpatialVector.ForceScalar;
+        var a16 = Vector512.Create(a); var b16 = Vector512.Create(b); var m16 = Vector512.Create(mean); var c16 = Vector512.Create(shift);
+        var a8 = Vector256.Create(a); var b8 = Vector256.Create(b); var m8 = Vector256.Create(mean); var c8 = Vector256.Create(shift);
+        var a4 = Vector128.Create(a); var b4 = Vector128.Create(b); var m4 = Vector128.Create(mean); var c4 = Vector128.Create(shift);
+        for (int i = 0; i < n; i++)
+        {
+            nint off = ((nint)i * c + ch) * s;
+            ref float xr = ref Unsafe.Add(ref x0, off);
+            ref float gr = ref Unsafe.Add(ref g0, off);
+            ref float dr = ref Unsafe.Add(ref d0, off);
+            int j = 0;
+            if (vector)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                    for (; j <= s - 16; j += 16)
+                    {
+                        var v = a16 * Vector512.LoadUnsafe(ref gr, (nuint)j) + b16 * (Vector512.LoadUnsafe(ref xr, (nuint)j) - m16) + c16;
+                        (overwrite ? v : Vector512.LoadUnsafe(ref dr, (nuint)j) + v).StoreUnsafe(ref dr, (nuint)j);
+                    }
+                if (Vector256.IsHardwareAccelerated)
+                    for (; j <= s - 8; j += 8)
+                    {
+                        var v = a8 * Vector256.LoadUnsafe(ref gr, (nuint)j) + b8 * (Vector256.LoadUnsafe(ref xr, (nuint)j) - m8) + c8;
+                        (overwrite ? v : Vector256.LoadUnsafe(ref dr, (nuint)j) + v).StoreUnsafe(ref dr, (nuint)j);
+                    }
+                if (Vector128.IsHardwareAccelerated)
+                    for (; j <= s - 4; j += 4)
+                    {
+                        var v = a4 * Vector128.LoadUnsafe(ref gr, (nuint)j) + b4 * (Vector128.LoadUnsafe(ref xr, (nuint)j) - m4) + c4;
+                        (overwrite ? v : Vector128.LoadUnsafe(ref dr, (nuint)j) + v).StoreUnsafe(ref dr, (nuint)j);
+                    }
+            }
+            for (; j < s; j++)
+            {
+                float v = a * Unsafe.Add(ref gr, j) + b * (Unsafe.Add(ref xr, j) - mean) + shift;
+                ref float d = ref Unsafe.Add(ref dr, j);
+                d = overwrite ? v : d + v;
+            }
+        }
     }
 }

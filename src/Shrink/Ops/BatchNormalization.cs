@@ -92,12 +92,7 @@ public sealed class BatchNormalization : Operator
                     stats.InvStd[ch] = 1f / MathF.Sqrt(runVar[ch] + eps);
                 }
                 float a = scale[ch] * stats.InvStd[ch];
-                float b = bias[ch] - stats.Mean[ch] * a;
-                for (int i = 0; i < n; i++)
-                {
-                    int off = (i * c + ch) * s;
-                    SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
-                }
+                BatchNorm.Normalize(xs, ys, n, c, s, ch, a, bias[ch] - stats.Mean[ch] * a);
             }
         });
     }
@@ -131,12 +126,13 @@ public sealed class BatchNormalization : Operator
                 // Training: dx = scale·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − mean) + shift.
                 float b = training ? (float)(-scale[ch] * invStd * invStd * invStd * sumDyXc / count) : 0f;
                 float shift = training ? (float)(-a * sumDy / count) : 0f;
-                for (int i = 0; i < n; i++)
-                {
-                    int off = (i * c + ch) * s;
-                    if (training) SpatialVector.BatchNormGrad(a, dys.Slice(off, s), b, xs.Slice(off, s), mean, shift, dx.AsSpan(off, s));
-                    else SpatialVector.Axpy(a, dys.Slice(off, s), dx.AsSpan(off, s));
-                }
+                if (training) BatchNorm.Gradient(dys, xs, n, c, s, ch, a, b, mean, shift, dx, overwrite: false);
+                else
+                    for (int i = 0; i < n; i++)
+                    {
+                        int off = (i * c + ch) * s;
+                        SpatialVector.Axpy(a, dys.Slice(off, s), dx.AsSpan(off, s));
+                    }
             }
         });
     }

@@ -63,6 +63,42 @@ public class BatchNormReductionTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Element_passes_are_bitwise_the_per_span_loops(int n, int c, int s)
+    {
+        var x = Random(n * c * s, s + 3, offset: 0.3f);
+        var dy = Random(n * c * s, s + 5, offset: 0f);
+        var dx0 = Random(n * c * s, s + 9, offset: 0f);
+        int ch = c / 2;
+        float a = 1.7f, b = -0.37f, mean = 0.21f, shift = 0.05f;
+        var yRef = (float[])dx0.Clone();
+        var gRef = (float[])dx0.Clone();
+        var oRef = (float[])dx0.Clone();
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * s;
+            SpatialVector.Affine(x.AsSpan(off, s), a, b, yRef.AsSpan(off, s));
+            SpatialVector.BatchNormGrad(a, dy.AsSpan(off, s), b, x.AsSpan(off, s), mean, shift, gRef.AsSpan(off, s));
+            for (int j = off; j < off + s; j++) oRef[j] = a * dy[j] + b * (x[j] - mean) + shift;
+        }
+        var y = (float[])dx0.Clone();
+        BatchNorm.Normalize(x, y, n, c, s, ch, a, b);
+        var g = (float[])dx0.Clone();
+        BatchNorm.Gradient(dy, x, n, c, s, ch, a, b, mean, shift, g, overwrite: false);
+        var inPlace = (float[])dy.Clone(); // overwrite, with dx = dy
+        BatchNorm.Gradient(inPlace, x, n, c, s, ch, a, b, mean, shift, inPlace, overwrite: true);
+        for (int i = 0; i < inPlace.Length; i++)
+            if ((i / s) % c != ch)
+            {
+                Assert.Equal(dy[i], inPlace[i]); // other channels untouched
+                inPlace[i] = dx0[i];
+            }
+        Assert.Equal(yRef.Select(BitConverter.SingleToInt32Bits), y.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(gRef.Select(BitConverter.SingleToInt32Bits), g.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(oRef.Select(BitConverter.SingleToInt32Bits), inPlace.Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Fact]
     public void Constant_channel_has_zero_variance_and_NaN_propagates()
     {
