@@ -28,6 +28,9 @@ public readonly record struct ConvDims(int N, int Cin, int H, int W, int Cout, i
 /// 4×4 maps. Forward and the data gradient split the chunks over threads (single-threaded GEMMs); with one chunk
 /// (batch 1) the GEMM itself is parallel. The weight gradient walks the chunks in order with a parallel GEMM, so its
 /// accumulation order never depends on the thread count: results are bitwise identical for any number of threads.
+/// Pointwise convs on wide maps (≥ 128 positions, Vector512) skip the copies: forward and data gradient multiply each
+/// image in place (<see cref="Gemm.DirectB"/>, bitwise the packed GEMM's result), the weight gradient (≥ 256 positions)
+/// is <see cref="PointwiseWeightGradient"/> (fixed image slices, thread-count independent).
 /// Depthwise convolutions go to <see cref="DepthwiseConv"/>, parallel over images or channels. Spans must not alias.
 /// </summary>
 public static unsafe class ConvGemm
