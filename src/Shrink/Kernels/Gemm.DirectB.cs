@@ -38,9 +38,21 @@ public static unsafe partial class Gemm
             PackA(transA, transA ? a + (nint)pc * lda : a + pc, lda, m, kc, MR512, pa + (nint)pc * mPad);
         }
         var kernels = s_directKernels512;
+        bool toL1 = k <= 160; // the next k×32 strip fits in L1 beside the current one
         for (int jr = 0; jr < n; jr += NR512)
         {
             int nr = Math.Min(NR512, n - jr);
+            // B comes from memory as k short runs (one per row): prefetch the next strip's two lines of every row, or
+            // the hardware prefetcher, which tracks far fewer streams than k, leaves each load waiting on DRAM.
+            if (jr + NR512 < n && System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            {
+                float* next = b + jr + NR512;
+                for (int p = 0; p < k; p++, next += ldb)
+                {
+                    if (toL1) { System.Runtime.Intrinsics.X86.Sse.Prefetch0(next); System.Runtime.Intrinsics.X86.Sse.Prefetch0(next + 16); }
+                    else { System.Runtime.Intrinsics.X86.Sse.Prefetch1(next); System.Runtime.Intrinsics.X86.Sse.Prefetch1(next + 16); }
+                }
+            }
             for (int pc = 0; pc < k; pc += kcStep)
             {
                 int kc = Math.Min(kcStep, k - pc);
