@@ -63,6 +63,12 @@ internal static unsafe class FlatPlane
             {
                 int iw = ((q - g.PadLeft) % l.Sw + l.Sw) % l.Sw, k = (iw + g.PadLeft) / l.Sw;
                 float* dst = ph + (((nint)p * l.Sw + q) * l.Hq + r) * l.Wq;
+                if (l.Sw == 2)
+                {
+                    int count = Math.Min((width - iw + 1) / 2, l.Wq - k); // every other element, vectorised
+                    if (count > 0) Interleave.GatherEven(new ReadOnlySpan<float>(row + iw, 2 * count - 1), new Span<float>(dst + k, count));
+                    continue;
+                }
                 for (; iw < width && k < l.Wq; iw += l.Sw, k++) dst[k] = row[iw];
             }
         }
