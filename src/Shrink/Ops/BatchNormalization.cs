@@ -95,14 +95,39 @@ public sealed class BatchNormalization : Operator
                     stats.Mean[ch] = runMean[ch];
                     stats.InvStd[ch] = 1f / MathF.Sqrt(runVar[ch] + eps);
                 }
-                float a = scale[ch] * stats.InvStd[ch];
-                float b = bias[ch] - stats.Mean[ch] * a;
-                for (int i = 0; i < n; i++)
-                {
-                    int off = (i * c + ch) * s;
-                    SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
-                }
+                Normalize(xs, ys, n, c, s, ch, scale[ch], bias[ch], stats);
             }
+        });
+    }
+
+    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved statistics.</summary>
+    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats)
+    {
+        float a = scale * stats.InvStd[ch];
+        float b = bias - stats.Mean[ch] * a;
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * s;
+            SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
+        }
+    }
+
+    /// <summary>The output is the per-channel affine map with the statistics forward saved: recomputable without
+    /// touching the running statistics.</summary>
+    public override bool Recomputable => true;
+    public override bool RecomputesInPlace => true;
+
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs)
+    {
+        var stats = ctx.Saved as Stats ?? throw new InvalidOperationException("BatchNormalization.Recompute called without Forward.");
+        Tensor x = inputs[0];
+        int n = x.Shape[0], c = x.Shape[1], s = (int)(x.Shape.Rank == 2 ? 1 : x.Length / Math.Max(1L, (long)n * c));
+        float[] xa = x.Array, ya = outputs[0].Array, scale = inputs[1].Array, bias = inputs[2].Array;
+        int slices = Slices(c, (long)n * s);
+        KernelParallel.For(slices, slice =>
+        {
+            for (int ch = c * slice / slices, end = c * (slice + 1) / slices; ch < end; ch++)
+                Normalize(xa, ya, n, c, s, ch, scale[ch], bias[ch], stats);
         });
     }
 

@@ -9,6 +9,11 @@ public sealed class Relu : Operator
 
     public override string OpType => "Relu";
 
+    public override bool Recomputable => true;
+    public override bool RecomputesInPlace => true;
+
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) => Forward(ctx, inputs, outputs);
+
     public override Shape[] InferShapes(ReadOnlySpan<Shape> inputs) => [inputs[0]];
 
     public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
