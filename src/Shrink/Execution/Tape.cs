@@ -32,6 +32,12 @@ public sealed class Tape : IDisposable
     /// included: ResNet-18's deepest chain (ReLU(BN(conv) + ReLU(BN(conv) + ReLU(BN(conv))))) takes 8.</summary>
     internal const int MaxRecomputeCost = 8;
 
+    /// <summary>SHRINK_NO_RECOMPUTE=1 (or this switch, for in-process A/B) keeps every value a backward reads, as before.</summary>
+    internal static bool Recomputation = Environment.GetEnvironmentVariable("SHRINK_NO_RECOMPUTE") != "1";
+
+    /// <summary>How many values backward reads this tape released after forward to recompute them (economical only).</summary>
+    internal int DroppedValues { get; private set; }
+
     private Tape(Graph.Graph graph, List<Node> order, bool inputGradients, bool economical)
     {
         _graph = graph;
@@ -106,7 +112,7 @@ public sealed class Tape : IDisposable
             for (int j = 0; j < node.Outputs.Count; j++)
                 if (node.Op.BackwardReadsOutput(j)) neededBackward.Add(node.Outputs[j]);
         }
-        PlanRecomputation(outputs, neededBackward);
+        if (Recomputation) PlanRecomputation(outputs, neededBackward);
         var result = new Dictionary<int, List<Value>>();
         foreach (var (v, i) in lastRead)
         {
@@ -143,6 +149,7 @@ public sealed class Tape : IDisposable
             if (neededBackward.Contains(v)) _dropped.Add(v);
             else _intermediates.Add(v);
         }
+        DroppedValues = _dropped.Count;
     }
 
     /// <summary>Makes the data of dropped value <paramref name="v"/> readable again (it stays until its producer's

@@ -1,0 +1,204 @@
+using Shrink.Execution;
+using Shrink.Graph;
+using Shrink.Ops;
+using Shrink.Profiling;
+using Shrink.Tensors;
+using Shrink.Zoo;
+
+namespace Shrink.Tests.Execution;
+
+/// <summary>
+/// The economical tape releases values backward reads when cheap ops can rebuild them (ReLU of a batch norm, residual
+/// sums, element-wise activations) and recomputes them in backward: gradients, outputs and running statistics must
+/// be bit-identical to the plain tape's, and the tracked peak lower than keeping them. In the TrackedMemory
+/// collection: these tests flip <see cref="Tape.Recomputation"/> and read the process-wide peak.
+/// </summary>
+[Collection("TrackedMemory")]
+public class RecomputeTapeTests
+{
+    private sealed record Outcome(float[][] Grads, float[] InputGrad, float[] Output, float[][] State, long Peak, int Dropped);
+
+    /// <summary>One forward + backward from the same parameters (restored afterwards, running statistics included).</summary>
+    private static Outcome Run(Shrink.Graph.Graph g, Tensor x, bool economical, bool recompute)
+    {
+        bool saved = Tape.Recomputation;
+        Tape.Recomputation = recompute;
+        var parameters = g.Parameters.ToArray();
+        var before = parameters.Select(p => p.Data.ToArray()).ToArray();
+        try
+        {
+            foreach (var p in g.TrainableParameters) p.EnsureGrad().Clear();
+            MemoryTracker.Reset();
+            long live = MemoryTracker.LiveBytes;
+            float[] output, inputGrad;
+            int dropped;
+            using (var tape = Tape.Forward(g, [x], training: true, new Random(0), inputGradients: true, economical: economical))
+            {
+                output = tape.Output.ToArray();
+                var dy = new Tensor(tape.Output.Shape);
+                Init.Uniform(dy, -1, 1, new Random(2));
+                tape.Backward([dy]);
+                inputGrad = tape.InputGradient(g.Inputs[0]).ToArray();
+                dropped = tape.DroppedValues;
+            }
+            long peak = MemoryTracker.PeakBytes - live;
+            var state = parameters.Select(p => p.Data.ToArray()).ToArray();
+            return new(g.TrainableParameters.Select(p => p.Grad!.ToArray()).ToArray(), inputGrad, output, state, peak, dropped);
+        }
+        finally
+        {
+            Tape.Recomputation = saved;
+            for (int i = 0; i < parameters.Length; i++) before[i].CopyTo(parameters[i].Data.Span);
+        }
+    }
+
+    private static void AssertBitIdentical(Outcome plain, Outcome lean)
+    {
+        Assert.Equal(plain.Output, lean.Output);
+        Assert.Equal(plain.InputGrad, lean.InputGrad);
+        Assert.Equal(plain.Grads.Length, lean.Grads.Length);
+        for (int i = 0; i < plain.Grads.Length; i++) Assert.Equal(plain.Grads[i], lean.Grads[i]);
+        // Running statistics are updated once, by forward: recomputing a batch norm must not touch them again.
+        for (int i = 0; i < plain.State.Length; i++) Assert.Equal(plain.State[i], lean.State[i]);
+    }
+
+    private static Tensor Images(int n, int c, int hw, int seed)
+    {
+        var x = new Tensor(new Shape(n, c, hw, hw));
+        Init.Uniform(x, -1, 1, new Random(seed));
+        return x;
+    }
+
+    /// <summary>conv-BN-ReLU ×3, pooled, linear head.</summary>
+    private static Shrink.Graph.Graph ConvBnReluChain()
+    {
+        var b = new GraphBuilder("chain", seed: 3);
+        var x = b.Input(3, 9, 9);
+        for (int i = 0; i < 3; i++) x = b.Relu(b.BatchNorm2d(b.Conv2d(x, 5 + i, 3, padding: 1, bias: i == 1)));
+        return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(x)), 4));
+    }
+
+    /// <summary>A stem and <paramref name="blocks"/> identity residual blocks (a chain of recomputable sums longer than
+    /// <see cref="Tape.MaxRecomputeCost"/> allows), then a strided projection block.</summary>
+    private static Shrink.Graph.Graph Residual(int blocks)
+    {
+        var b = new GraphBuilder("residual", seed: 4);
+        var x = b.Input(2, 8, 8);
+        x = b.Relu(b.BatchNorm2d(b.Conv2d(x, 6, 3, padding: 1, bias: false)));
+        for (int i = 0; i < blocks; i++) x = ResNet.BasicBlock(b, x, 6, 1);
+        x = ResNet.BasicBlock(b, x, 8, 2);
+        return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(x)), 3));
+    }
+
+    /// <summary>A ReLU output read by two convs, a sum and a product (fan-out), a gate x·σ(BN(conv x)), element-wise
+    /// activations of every kind, and a value that is both recomputable and a graph input's direct function.</summary>
+    private static Shrink.Graph.Graph FanOut()
+    {
+        var b = new GraphBuilder("fanout", seed: 5);
+        var x = b.Input(3, 7, 7);
+        var shared = b.Relu(b.BatchNorm2d(b.Conv2d(x, 4, 3, padding: 1)));
+        var left = b.BatchNorm2d(b.Conv2d(shared, 4, 3, padding: 1));
+        var right = b.Silu(b.BatchNorm2d(b.Conv2d(shared, 4, 1)));
+        var sum = b.Relu6(b.Add(b.Add(left, right), shared));
+        var gate = b.Mul(sum, b.Sigmoid(b.BatchNorm2d(b.Conv2d(sum, 4, 1))));
+        var mixed = b.HardSwish(b.Sub(gate, b.Tanh(shared)));
+        var y = b.Conv2d(b.Mul(mixed, shared), 4, 3, padding: 1);
+        var z = b.Add(b.Relu(b.Conv2d(b.Relu(x), 4, 3, padding: 1)), y);
+        return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(z)), 2));
+    }
+
+    public static TheoryData<string> Graphs => ["chain", "residual", "fanout"];
+
+    private static (Shrink.Graph.Graph Graph, Tensor X) Make(string name) => name switch
+    {
+        "chain" => (ConvBnReluChain(), Images(4, 3, 9, 1)),
+        "residual" => (Residual(5), Images(3, 2, 8, 2)),
+        "fanout" => (FanOut(), Images(3, 3, 7, 3)),
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void Recomputing_gives_the_plain_tapes_gradients_bit_for_bit(string name)
+    {
+        var (g, x) = Make(name);
+        var plain = Run(g, x, economical: false, recompute: true);
+        var lean = Run(g, x, economical: true, recompute: true);
+        Assert.Equal(0, plain.Dropped);
+        Assert.True(lean.Dropped > 0, "no value was recomputed");
+        AssertBitIdentical(plain, lean);
+    }
+
+    [Fact]
+    public void Recomputation_chains_stop_at_the_cost_cap()
+    {
+        // Every block output is ReLU(BN(conv) + previous output): 3 more ops per block. With five identity blocks the
+        // chain from the stem would cost 2 + 3·5 = 17 > 8, so some block outputs must be kept; the ReLU of every
+        // block's first BN is always dropped (cost 2), as are the stem's and some block outputs.
+        var (g, x) = Make("residual");
+        var lean = Run(g, x, economical: true, recompute: true);
+        int relus = g.Nodes.Count(n => n.Op is Relu);
+        Assert.InRange(lean.Dropped, 6 + 1 + 1, relus - 1);
+    }
+
+    [Fact]
+    public void Recomputing_lowers_the_tracked_peak_of_a_residual_network()
+    {
+        var g = ModelZoo.Create("resnet18", new ZooInput(1, 16, 16, 10));
+        var x = Images(8, 1, 16, 4);
+        var kept = Run(g, x, economical: true, recompute: false);
+        var lean = Run(g, x, economical: true, recompute: true);
+        AssertBitIdentical(kept, lean);
+        Assert.Equal(0, kept.Dropped);
+        // The stem's and each block's ReLU(BN(conv)) and most block outputs are released: well over a fifth of the peak.
+        Assert.True(lean.Peak < kept.Peak * 0.8, $"peak with recomputation {lean.Peak} vs {kept.Peak} keeping every value");
+    }
+
+    [Fact]
+    public void Batch_norm_recompute_reproduces_forward_without_touching_the_running_statistics()
+    {
+        var op = new BatchNormalization { Momentum = 0.9f };
+        var x = Images(3, 5, 4, 7);
+        var scale = new Tensor(new Shape(5));
+        var bias = new Tensor(new Shape(5));
+        var mean = new Tensor(new Shape(5));
+        var variance = new Tensor(new Shape(5));
+        Init.Uniform(scale, 0.5f, 1.5f, new Random(8));
+        Init.Uniform(bias, -1, 1, new Random(9));
+        variance.Fill(1);
+        var ctx = new OpContext(training: true);
+        var y = new Tensor(x.Shape);
+        op.Forward(ctx, [x, scale, bias, mean, variance], [y]);
+        var runMean = mean.ToArray();
+        var runVar = variance.ToArray();
+        var again = new Tensor(x.Shape);
+        op.Recompute(ctx, [x, scale, bias, mean, variance], [again]);
+        Assert.Equal(y.ToArray(), again.ToArray());
+        Assert.Equal(runMean, mean.ToArray());
+        Assert.Equal(runVar, variance.ToArray());
+        // In place (the tape's chains write over a temporary input): the same bits.
+        var inPlace = new Tensor(x.Shape);
+        x.Span.CopyTo(inPlace.Span);
+        op.Recompute(ctx, [inPlace, scale, bias, mean, variance], [inPlace]);
+        Assert.Equal(y.ToArray(), inPlace.ToArray());
+    }
+
+    [Fact]
+    public void Recompute_of_an_op_that_cannot_throws_naming_it()
+    {
+        var op = new Conv();
+        Assert.False(op.Recomputable);
+        var ex = Assert.Throws<NotSupportedException>(() =>
+            op.Recompute(new OpContext(training: true), [new Tensor(new Shape(1, 1, 3, 3)), new Tensor(new Shape(1, 1, 1, 1))], [new Tensor(new Shape(1, 1, 3, 3))]));
+        Assert.Contains("Conv", ex.Message);
+    }
+
+    [Fact]
+    public void Batch_norm_recompute_without_forward_throws()
+    {
+        var op = new BatchNormalization();
+        var c = new Tensor(new Shape(2));
+        Assert.Throws<InvalidOperationException>(() =>
+            op.Recompute(new OpContext(training: true), [new Tensor(new Shape(2, 2)), c, c, c, c], [new Tensor(new Shape(2, 2))]));
+    }
+}
