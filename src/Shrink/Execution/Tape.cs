@@ -257,8 +257,15 @@ public sealed class Tape : IDisposable
                 for (int i = 0; i < outGrads.Length; i++)
                     outGrads[i] = GradFor(node.Outputs[i], grads, temporaries);
                 var inGrads = new Tensor?[node.Inputs.Count];
+                int inPlace = InPlaceGradientInput(node, needs, grads);
+                if (inPlace >= 0)
+                {
+                    // The output gradient becomes the input's: the op overwrites it (no buffer, no zeroing, no copy).
+                    inGrads[inPlace] = grads[node.Inputs[inPlace]] = outGrads[0];
+                    grads.Remove(node.Outputs[0]);
+                }
                 for (int i = 0; i < inGrads.Length; i++)
-                    if (needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
+                    if (i != inPlace && needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
                 if (_dropped.Count > 0) RestoreReads(node);
                 var ins = node.Inputs.Select(TensorOf).ToArray();
                 var outs = node.Outputs.Select(TensorOf).ToArray();
@@ -279,6 +286,26 @@ public sealed class Tape : IDisposable
             foreach (var t in temporaries) t.Dispose();
         }
     }
+
+    /// <summary>The input whose gradient <paramref name="node"/>'s backward can write over its output gradient (see
+    /// <see cref="Operator.BackwardInPlace"/>), or -1: one output, whose gradient is a temporary of this pass; an input
+    /// wanting a gradient, of the output's shape, read once by the node, with no contribution to its gradient yet.</summary>
+    private int InPlaceGradientInput(Node node, HashSet<Value> needs, Dictionary<Value, Tensor> grads)
+    {
+        if (node.Outputs.Count != 1 || !InPlaceGradients) return -1;
+        var shape = TensorOf(node.Outputs[0]).Shape;
+        for (int i = 0; i < node.Inputs.Count; i++)
+        {
+            var u = node.Inputs[i];
+            if (!needs.Contains(u) || u.Parameter is not null || grads.ContainsKey(u) || !node.Op.BackwardInPlace(i)) continue;
+            if (TensorOf(u).Shape != shape || node.Inputs.Count(w => w == u) != 1) continue;
+            return i;
+        }
+        return -1;
+    }
+
+    /// <summary>SHRINK_NO_INPLACE_GRAD=1 (or this switch, for in-process A/B) gives every input gradient its own buffer.</summary>
+    internal static bool InPlaceGradients = Environment.GetEnvironmentVariable("SHRINK_NO_INPLACE_GRAD") != "1";
 
     /// <summary>Recomputes the dropped values <paramref name="node"/>'s backward reads.</summary>
     private void RestoreReads(Node node)

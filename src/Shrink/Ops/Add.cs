@@ -10,14 +10,18 @@ public sealed class Add : BinaryElementwise
 
     public override string OpType => "Add";
 
+    /// <summary>The Jacobian is the identity for an input of the output's shape: its gradient can be the output's.</summary>
+    public override bool BackwardInPlace(int index) => true;
+
     public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
         Map<Kernel>(inputs[0], inputs[1], outputs[0]);
 
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
         ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads)
     {
-        if (inputGrads[0] is { } da) Broadcast.ReduceInto(outputGrads[0], da);
-        if (inputGrads[1] is { } db) Broadcast.ReduceInto(outputGrads[0], db);
+        // An input gradient that is the output gradient itself (BackwardInPlace) already holds its value.
+        if (inputGrads[0] is { } da && !ReferenceEquals(da, outputGrads[0])) Broadcast.ReduceInto(outputGrads[0], da);
+        if (inputGrads[1] is { } db && !ReferenceEquals(db, outputGrads[0])) Broadcast.ReduceInto(outputGrads[0], db);
     }
 
     internal readonly struct Kernel : IBinaryKernel

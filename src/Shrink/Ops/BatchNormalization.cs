@@ -22,6 +22,9 @@ public sealed class BatchNormalization : Operator
 
     public override bool BackwardReadsOutput(int index) => false;
 
+    /// <summary>X's gradient can be written over Y's: per channel, the sums over dy come before the writes.</summary>
+    public override bool BackwardInPlace(int index) => index == 0;
+
     public override string OpType => "BatchNormalization";
     public override (int Min, int Max) InputArity => (5, 5);
 
@@ -142,6 +145,8 @@ public sealed class BatchNormalization : Operator
         float[]? dx = inputGrads[0]?.Array, dscale = inputGrads[1]?.Array, dbias = inputGrads[2]?.Array;
         float[]? dmean = !ctx.Training ? inputGrads[3]?.Array : null, dvar = !ctx.Training ? inputGrads[4]?.Array : null;
         bool training = ctx.Training;
+        // dx over dy (BackwardInPlace): a channel's planes are written only after its sums have read them.
+        bool inPlace = ReferenceEquals(inputGrads[0], outputGrads[0]);
         int slices = Slices(c, count);
         KernelParallel.For(slices, slice =>
         {
@@ -169,7 +174,9 @@ public sealed class BatchNormalization : Operator
                 for (int i = 0; i < n; i++)
                 {
                     int off = (i * c + ch) * s;
-                    if (training) SpatialVector.BatchNormGrad(a, dys.Slice(off, s), b, xs.Slice(off, s), mean, shift, dx.AsSpan(off, s));
+                    if (inPlace && training) SpatialVector.BatchNormGradInPlace(a, dx.AsSpan(off, s), b, xs.Slice(off, s), mean, shift);
+                    else if (inPlace) TensorPrimitives.Multiply(dys.Slice(off, s), a, dx.AsSpan(off, s));
+                    else if (training) SpatialVector.BatchNormGrad(a, dys.Slice(off, s), b, xs.Slice(off, s), mean, shift, dx.AsSpan(off, s));
                     else SpatialVector.Axpy(a, dys.Slice(off, s), dx.AsSpan(off, s));
                 }
             }

@@ -63,6 +63,15 @@ public abstract class Operator
     /// shape): true for ops that write each element from the same element of that input alone.</summary>
     public virtual bool RecomputesInPlace => false;
 
+    /// <summary>
+    /// Whether <see cref="Backward"/> can compute dLoss/dInput[<paramref name="index"/>] over dLoss/dOutput[0]. When that
+    /// input has the output's shape, is read only there, and has no other gradient contribution yet, the tape may then
+    /// pass one tensor as both <c>outputGrads[0]</c> and <c>inputGrads[index]</c> (the output gradient is not needed
+    /// afterwards): the op recognises it by reference and overwrites it with the input gradient (or, for an identity
+    /// Jacobian, leaves it as it is) instead of accumulating, after reading from it whatever else it needs.
+    /// </summary>
+    public virtual bool BackwardInPlace(int index) => false;
+
     /// <summary>Multiply-accumulates for one run at these (concrete) shapes; 0 for ops that do no MACs.</summary>
     public virtual long Macs(ReadOnlySpan<Shape> inputs, ReadOnlySpan<Shape> outputs) => 0;
 

@@ -10,8 +10,9 @@ namespace Shrink.Tests.Execution;
 /// <summary>
 /// The economical tape releases values backward reads when cheap ops can rebuild them (ReLU of a batch norm, residual
 /// sums, element-wise activations) and recomputes them in backward: gradients, outputs and running statistics must
-/// be bit-identical to the plain tape's, and the tracked peak lower than keeping them. In the TrackedMemory
-/// collection: these tests flip <see cref="Tape.Recomputation"/> and read the process-wide peak.
+/// be bit-identical to the plain tape's, and the tracked peak lower than keeping them. Input gradients written over
+/// output gradients (<see cref="Operator.BackwardInPlace"/>: ReLU, Add) likewise. In the TrackedMemory collection:
+/// these tests flip <see cref="Tape.Recomputation"/> and <see cref="Tape.InPlaceGradients"/> and read the process-wide peak.
 /// </summary>
 [Collection("TrackedMemory")]
 public class RecomputeTapeTests
@@ -19,10 +20,11 @@ public class RecomputeTapeTests
     private sealed record Outcome(float[][] Grads, float[] InputGrad, float[] Output, float[][] State, long Peak, int Dropped);
 
     /// <summary>One forward + backward from the same parameters (restored afterwards, running statistics included).</summary>
-    private static Outcome Run(Shrink.Graph.Graph g, Tensor x, bool economical, bool recompute)
+    private static Outcome Run(Shrink.Graph.Graph g, Tensor x, bool economical, bool recompute, bool inPlace = true, bool training = true)
     {
-        bool saved = Tape.Recomputation;
+        bool saved = Tape.Recomputation, savedInPlace = Tape.InPlaceGradients;
         Tape.Recomputation = recompute;
+        Tape.InPlaceGradients = inPlace;
         var parameters = g.Parameters.ToArray();
         var before = parameters.Select(p => p.Data.ToArray()).ToArray();
         try
@@ -32,7 +34,7 @@ public class RecomputeTapeTests
             long live = MemoryTracker.LiveBytes;
             float[] output, inputGrad;
             int dropped;
-            using (var tape = Tape.Forward(g, [x], training: true, new Random(0), inputGradients: true, economical: economical))
+            using (var tape = Tape.Forward(g, [x], training, new Random(0), inputGradients: true, economical: economical))
             {
                 output = tape.Output.ToArray();
                 var dy = new Tensor(tape.Output.Shape);
@@ -48,6 +50,7 @@ public class RecomputeTapeTests
         finally
         {
             Tape.Recomputation = saved;
+            Tape.InPlaceGradients = savedInPlace;
             for (int i = 0; i < parameters.Length; i++) before[i].CopyTo(parameters[i].Data.Span);
         }
     }
@@ -104,6 +107,7 @@ public class RecomputeTapeTests
         var mixed = b.HardSwish(b.Sub(gate, b.Tanh(shared)));
         var y = b.Conv2d(b.Mul(mixed, shared), 4, 3, padding: 1);
         var z = b.Add(b.Relu(b.Conv2d(b.Relu(x), 4, 3, padding: 1)), y);
+        z = b.Add(z, z); // one value twice: its gradient is 2·dy, not the output gradient taken over
         return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(z)), 2));
     }
 
@@ -122,11 +126,36 @@ public class RecomputeTapeTests
     public void Recomputing_gives_the_plain_tapes_gradients_bit_for_bit(string name)
     {
         var (g, x) = Make(name);
-        var plain = Run(g, x, economical: false, recompute: true);
+        var plain = Run(g, x, economical: false, recompute: true, inPlace: false);
         var lean = Run(g, x, economical: true, recompute: true);
         Assert.Equal(0, plain.Dropped);
         Assert.True(lean.Dropped > 0, "no value was recomputed");
         AssertBitIdentical(plain, lean);
+    }
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void In_place_input_gradients_are_the_separate_buffers_values(string name)
+    {
+        var (g, x) = Make(name);
+        AssertBitIdentical(Run(g, x, economical: false, recompute: true, inPlace: false), Run(g, x, economical: false, recompute: true, inPlace: true));
+        AssertBitIdentical(Run(g, x, economical: true, recompute: false, inPlace: false), Run(g, x, economical: true, recompute: false, inPlace: true));
+        // Evaluation mode: batch norm's backward is the plain affine map, also written in place; recomputation too.
+        AssertBitIdentical(Run(g, x, economical: false, recompute: false, inPlace: false, training: false),
+            Run(g, x, economical: true, recompute: true, inPlace: true, training: false));
+    }
+
+    [Fact]
+    public void Add_of_one_value_twice_doubles_its_gradient()
+    {
+        var b = new GraphBuilder("twice");
+        var x = b.Input(3);
+        var r = b.Relu(x);
+        var g = b.Build(b.Add(r, r));
+        var input = Tensor.FromArray(new Shape(1, 3), -1, 2, 3);
+        using var tape = Tape.Forward(g, [input], training: true, inputGradients: true, economical: true);
+        tape.Backward([Tensor.FromArray(new Shape(1, 3), 5, 6, 7)]);
+        Assert.Equal([0f, 12f, 14f], tape.InputGradient(g.Inputs[0]).ToArray());
     }
 
     [Fact]
