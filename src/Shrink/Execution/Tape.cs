@@ -169,6 +169,17 @@ public sealed class Tape : IDisposable
     private Tensor Recomputed(Value v)
     {
         var node = v.Producer!;
+        // ReLU of a released intermediate (BN → ReLU, Add → ReLU): the intermediate's producer writes the clamped
+        // result in one pass when it can (Operator.RecomputeClamped), as the inference plan fuses activations.
+        if (node.Op is Relu && _intermediates.Contains(node.Inputs[0]) && node.Inputs[0].Producer!.Outputs.Count == 1)
+            return Recomputed(node.Inputs[0].Producer!, node.Inputs[0], relu: node);
+        return Recomputed(node, v, relu: null);
+    }
+
+    /// <summary>Output <paramref name="v"/> of <paramref name="node"/>, recomputed; with <paramref name="relu"/>, that
+    /// ReLU node's output of it instead.</summary>
+    private Tensor Recomputed(Node node, Value v, Node? relu)
+    {
         var ins = new Tensor[node.Inputs.Count];
         var temporaries = new List<Tensor>();
         try
@@ -191,7 +202,12 @@ public sealed class Tape : IDisposable
             else t = Tensor.Rent(shape, clear: false);
             try
             {
-                node.Op.Recompute(_contexts[node], ins, [t]);
+                if (relu is null) node.Op.Recompute(_contexts[node], ins, [t]);
+                else if (!node.Op.RecomputeClamped(_contexts[node], ins, [t], 0f, float.PositiveInfinity))
+                {
+                    node.Op.Recompute(_contexts[node], ins, [t]);
+                    relu.Op.Recompute(_contexts[relu], [t], [t]);
+                }
             }
             catch
             {

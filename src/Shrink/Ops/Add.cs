@@ -24,6 +24,15 @@ public sealed class Add : BinaryElementwise
         if (inputGrads[1] is { } db && !ReferenceEquals(db, outputGrads[0])) Broadcast.ReduceInto(outputGrads[0], db);
     }
 
+    /// <summary>Operands of the output's shape (no broadcasting): clamp(a + b) in one pass (<see cref="Kernels.Activation.AddClamp"/>).</summary>
+    public override bool RecomputeClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi)
+    {
+        Tensor a = inputs[0], b = inputs[1], y = outputs[0];
+        if (a.Length != y.Length || b.Length != y.Length) return false;
+        Kernels.Activation.AddClamp(a.Span, b.Span, lo, hi, y.Span);
+        return true;
+    }
+
     internal readonly struct Kernel : IBinaryKernel
     {
         public static void Invoke(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => TensorPrimitives.Add(a, b, y);

@@ -103,15 +103,20 @@ public sealed class BatchNormalization : Operator
         });
     }
 
-    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved statistics.</summary>
-    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats)
+    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved
+    /// statistics; then clamped to [lo, hi] plane by plane (while the plane is in cache) unless they are ±∞.</summary>
+    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats,
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
     {
         float a = scale * stats.InvStd[ch];
         float b = bias - stats.Mean[ch] * a;
         for (int i = 0; i < n; i++)
         {
             int off = (i * c + ch) * s;
-            SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
+            var y = ys.Slice(off, s);
+            SpatialVector.Affine(xs.Slice(off, s), a, b, y);
+            if (lo != float.NegativeInfinity) TensorPrimitives.Max(y, lo, y);
+            if (hi != float.PositiveInfinity) TensorPrimitives.Min(y, hi, y);
         }
     }
 
@@ -120,7 +125,10 @@ public sealed class BatchNormalization : Operator
     public override bool Recomputable => true;
     public override bool RecomputesInPlace => true;
 
-    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs)
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
+        RecomputeClamped(ctx, inputs, outputs, float.NegativeInfinity, float.PositiveInfinity);
+
+    public override bool RecomputeClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi)
     {
         var stats = ctx.Saved as Stats ?? throw new InvalidOperationException("BatchNormalization.Recompute called without Forward.");
         Tensor x = inputs[0];
@@ -130,8 +138,9 @@ public sealed class BatchNormalization : Operator
         KernelParallel.For(slices, slice =>
         {
             for (int ch = c * slice / slices, end = c * (slice + 1) / slices; ch < end; ch++)
-                Normalize(xa, ya, n, c, s, ch, scale[ch], bias[ch], stats);
+                Normalize(xa, ya, n, c, s, ch, scale[ch], bias[ch], stats, lo, hi);
         });
+        return true;
     }
 
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,

@@ -59,6 +59,13 @@ public abstract class Operator
     public virtual void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
         throw new NotSupportedException($"{OpType} cannot recompute its outputs.");
 
+    /// <summary>
+    /// As <see cref="Recompute"/>, followed by clamping to [<paramref name="lo"/>, <paramref name="hi"/>] (ReLU: 0, +∞)
+    /// in the same pass, bit for bit what the separate clamp would give (IEEE maximum/minimum: NaN propagates); returns
+    /// false, writing nothing, when this op does not fuse a clamp (the default) or not at these shapes.
+    /// </summary>
+    public virtual bool RecomputeClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi) => false;
+
     /// <summary>Whether <see cref="Recompute"/> may be given an output that is one of its inputs (of the output's
     /// shape): true for ops that write each element from the same element of that input alone.</summary>
     public virtual bool RecomputesInPlace => false;

@@ -213,6 +213,54 @@ public class RecomputeTapeTests
     }
 
     [Fact]
+    public void Clamped_recompute_is_recompute_then_relu_bit_for_bit()
+    {
+        // Values that tell maxima apart: NaN, −0, +0, negatives, a value the affine map sends to −0.
+        float[] special = [float.NaN, -0f, 0f, -1.5f, 2.25f, -1e-30f, 1e-30f, 3f, -7f];
+        var x = new Tensor(new Shape(2, 3, 3, 3));
+        for (int i = 0; i < x.Length; i++) x[i] = special[i % special.Length] * (1 + i / 50f);
+        var relu = new Relu();
+        Tensor Separate(Operator op, OpContext ctx, Tensor[] ins)
+        {
+            var y = new Tensor(x.Shape);
+            op.Recompute(ctx, ins, [y]);
+            relu.Recompute(new OpContext(training: true), [y], [y]);
+            return y;
+        }
+        Tensor Fused(Operator op, OpContext ctx, Tensor[] ins)
+        {
+            var y = new Tensor(x.Shape);
+            Assert.True(op.RecomputeClamped(ctx, ins, [y], 0f, float.PositiveInfinity));
+            return y;
+        }
+        // Batch norm in evaluation (NaN would poison batch statistics), with a channel whose scale is zero.
+        var bn = new BatchNormalization();
+        var scale = Tensor.FromArray(new Shape(3), 0.5f, 0f, -2f);
+        var bias = Tensor.FromArray(new Shape(3), 0.25f, 0f, -0.5f);
+        var mean = Tensor.FromArray(new Shape(3), 0.1f, 0f, -0.2f);
+        var variance = Tensor.FromArray(new Shape(3), 1f, 2f, 0.5f);
+        var bnCtx = new OpContext(training: false);
+        Tensor[] bnIns = [x, scale, bias, mean, variance];
+        bn.Forward(bnCtx, bnIns, [new Tensor(x.Shape)]);
+        AssertSameBits(Separate(bn, bnCtx, bnIns), Fused(bn, bnCtx, bnIns));
+        var add = new Add();
+        var other = new Tensor(x.Shape);
+        for (int i = 0; i < other.Length; i++) other[i] = special[(i * 7 + 3) % special.Length];
+        var addCtx = new OpContext(training: true);
+        AssertSameBits(Separate(add, addCtx, [x, other]), Fused(add, addCtx, [x, other]));
+        // Broadcasting is not fused: the tape falls back to the separate passes.
+        Assert.False(add.RecomputeClamped(addCtx, [x, Tensor.Scalar(1f)], [new Tensor(x.Shape)], 0f, float.PositiveInfinity));
+        Assert.False(relu.RecomputeClamped(addCtx, [x], [new Tensor(x.Shape)], 0f, float.PositiveInfinity));
+    }
+
+    private static void AssertSameBits(Tensor expected, Tensor actual)
+    {
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]) || (float.IsNaN(expected[i]) && float.IsNaN(actual[i])),
+                $"element {i}: {expected[i]} vs {actual[i]}");
+    }
+
+    [Fact]
     public void Recompute_of_an_op_that_cannot_throws_naming_it()
     {
         var op = new Conv();
