@@ -323,13 +323,22 @@ public sealed class Tape : IDisposable
     /// <summary>SHRINK_NO_INPLACE_GRAD=1 (or this switch, for in-process A/B) gives every input gradient its own buffer.</summary>
     internal static bool InPlaceGradients = Environment.GetEnvironmentVariable("SHRINK_NO_INPLACE_GRAD") != "1";
 
-    /// <summary>Recomputes the dropped values <paramref name="node"/>'s backward reads.</summary>
+    /// <summary>Recomputes the dropped values <paramref name="node"/>'s backward reads (timed as the value's producer's
+    /// "recompute" phase when an <see cref="Profiling.OpTimer"/> is active).</summary>
     private void RestoreReads(Node node)
     {
         for (int j = 0; j < node.Inputs.Count; j++)
-            if (_dropped.Contains(node.Inputs[j]) && node.Op.BackwardReadsInput(j)) Restore(node.Inputs[j]);
+            if (_dropped.Contains(node.Inputs[j]) && node.Op.BackwardReadsInput(j)) TimedRestore(node.Inputs[j]);
         for (int j = 0; j < node.Outputs.Count; j++)
-            if (_dropped.Contains(node.Outputs[j]) && node.Op.BackwardReadsOutput(j)) Restore(node.Outputs[j]);
+            if (_dropped.Contains(node.Outputs[j]) && node.Op.BackwardReadsOutput(j)) TimedRestore(node.Outputs[j]);
+    }
+
+    private void TimedRestore(Value v)
+    {
+        var timer = Profiling.OpTimer.Active;
+        long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+        Restore(v);
+        timer?.Add(v.Producer!.Name, v.Producer.OpType, "recompute", t0);
     }
 
     /// <summary>After a node's backward every reader of its outputs is done: return their data and gradients to the pool.</summary>

@@ -103,22 +103,19 @@ public sealed class BatchNormalization : Operator
         });
     }
 
-    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved
-    /// statistics; then clamped to [lo, hi] plane by plane (while the plane is in cache) unless they are ±∞.</summary>
-    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats,
-        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
+    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved statistics.</summary>
+    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats)
     {
-        float a = scale * stats.InvStd[ch];
-        float b = bias - stats.Mean[ch] * a;
+        float a = Slope(scale, stats, ch), b = Intercept(bias, stats, ch, a);
         for (int i = 0; i < n; i++)
         {
             int off = (i * c + ch) * s;
-            var y = ys.Slice(off, s);
-            SpatialVector.Affine(xs.Slice(off, s), a, b, y);
-            if (lo != float.NegativeInfinity) TensorPrimitives.Max(y, lo, y);
-            if (hi != float.PositiveInfinity) TensorPrimitives.Min(y, hi, y);
+            SpatialVector.Affine(xs.Slice(off, s), a, b, ys.Slice(off, s));
         }
     }
+
+    private static float Slope(float scale, Stats stats, int ch) => scale * stats.InvStd[ch];
+    private static float Intercept(float bias, Stats stats, int ch, float slope) => bias - stats.Mean[ch] * slope;
 
     /// <summary>The output is the per-channel affine map with the statistics forward saved: recomputable without
     /// touching the running statistics.</summary>
@@ -134,11 +131,26 @@ public sealed class BatchNormalization : Operator
         Tensor x = inputs[0];
         int n = x.Shape[0], c = x.Shape[1], s = (int)(x.Shape.Rank == 2 ? 1 : x.Length / Math.Max(1L, (long)n * c));
         float[] xa = x.Array, ya = outputs[0].Array, scale = inputs[1].Array, bias = inputs[2].Array;
-        int slices = Slices(c, (long)n * s);
+        // Forward's per-channel maps, applied image by image: memory in order (forward walks a channel's planes across
+        // the batch because its statistics pass does; a lone affine pass streams better this way). Same bits.
+        var a = new float[c];
+        var b = new float[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            a[ch] = Slope(scale[ch], stats, ch);
+            b[ch] = Intercept(bias[ch], stats, ch, a[ch]);
+        }
+        bool clamp = lo != float.NegativeInfinity || hi != float.PositiveInfinity;
+        int slices = (int)Math.Clamp(Math.Min(4L * KernelParallel.MaxThreads, (long)n * c * s / 32768), 1, Math.Max(1, n));
         KernelParallel.For(slices, slice =>
         {
-            for (int ch = c * slice / slices, end = c * (slice + 1) / slices; ch < end; ch++)
-                Normalize(xa, ya, n, c, s, ch, scale[ch], bias[ch], stats, lo, hi);
+            for (int i = n * slice / slices, end = n * (slice + 1) / slices; i < end; i++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    int off = (i * c + ch) * s;
+                    if (clamp) SpatialVector.AffineClamp(xa.AsSpan(off, s), a[ch], b[ch], lo, hi, ya.AsSpan(off, s));
+                    else SpatialVector.Affine(xa.AsSpan(off, s), a[ch], b[ch], ya.AsSpan(off, s));
+                }
         });
         return true;
     }
