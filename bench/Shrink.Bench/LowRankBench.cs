@@ -28,15 +28,15 @@ public static class LowRankBench
             foreach (int r in new[] { 32, 128, 256 })
             {
                 double e = 0;
-                double t1 = Median(3, () => e = CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1, Tolerance = 0, TimeBudgetSeconds = 0 }).RelativeError);
-                double tn = Median(3, () => e = CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1 + sweeps, Tolerance = 0, TimeBudgetSeconds = 0 }).RelativeError);
+                double t1 = Median(3, () => e = CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1, Tolerance = 0, WorkBudget = 0 }).RelativeError);
+                double tn = Median(3, () => e = CpAls.Decompose(w, r, new CpOptions { MaxIterations = 1 + sweeps, Tolerance = 0, WorkBudget = 0 }).RelativeError);
                 double per = Math.Max(tn - t1, 1e-9) / sweeps;
                 Console.WriteLine($"{$"CP {n}x{n}x3x3 R={r}",-30} {t1,8:F3} {per,8:F4} {e,9:F6}");
                 if (full)
                 {
                     var sw = Stopwatch.StartNew();
                     var cp = CpAls.Decompose(w, r);
-                    Console.WriteLine($"{"  default options",-30} {sw.Elapsed.TotalSeconds,8:F2} s, {cp.Iterations} sweeps, converged={cp.Converged}, timed out={cp.TimedOut}, error {cp.RelativeError:F4}");
+                    Console.WriteLine($"{"  default options",-30} {sw.Elapsed.TotalSeconds,8:F2} s, {cp.Iterations} sweeps, converged={cp.Converged}, budget spent={cp.BudgetSpent}, error {cp.RelativeError:F4}");
                 }
             }
             foreach (int div in new[] { 4, 2 })

@@ -4,7 +4,7 @@ using Shrink.Tensors;
 using Shrink.Zoo;
 
 if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kernels.KernelParallel.MaxThreads = int.Parse(th);
-// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps]
+// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps] | tape-ab <model> <batch> <pairs>
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "layers") { Shrink.Bench.LayerBench.RunArgs(args[1..]); return; }
@@ -17,6 +17,44 @@ if (args.Length > 0 && args[0] == "train")
         var (ips, peak) = Bench.MeasureTraining(args[1], int.Parse(args[2]), int.Parse(args[3]));
         Console.WriteLine($"{args[1]} train bs{args[2]}: {ips:F1} images/s, peak {peak / 1e6:F0} MB");
     }
+    return;
+}
+if (args.Length > 0 && args[0] == "tape-ab")
+{
+    // tape-ab <model> <batch> <pairs>: training steps alternating the plain economical tape (A: no recomputation, no
+    // in-place gradients) and the current one (B) in one process; median wall and CPU ms per step, tracked peak of each.
+    string model = args[1];
+    int batch = int.Parse(args[2]), pairs = int.Parse(args[3]);
+    var graph = ModelZoo.Create(model);
+    var trainer = new Shrink.Training.Trainer(graph, new Shrink.Execution.Losses.CrossEntropyLoss(),
+        new Shrink.Execution.Optimizers.Sgd(graph.TrainableParameters, momentum: 0.9), new Shrink.Execution.Schedules.ConstantLr(0.01));
+    var images = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
+    Init.Uniform(images, -1, 1, new Random(3));
+    var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+    var wall = new[] { new List<double>(), new List<double>() };
+    var cpu = new[] { new List<double>(), new List<double>() };
+    var peak = new long[2];
+    var proc = System.Diagnostics.Process.GetCurrentProcess();
+    for (int i = 0; i < 2 * pairs + 2; i++)
+    {
+        int b = i % 2;
+        Tape.Recomputation = Tape.InPlaceGradients = b == 1;
+        MemoryTracker.Reset();
+        proc.Refresh();
+        var c0 = proc.TotalProcessorTime;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        trainer.Step(images, labels);
+        double ms = sw.Elapsed.TotalMilliseconds;
+        proc.Refresh();
+        if (i < 2) continue; // warm-up of each
+        wall[b].Add(ms);
+        cpu[b].Add((proc.TotalProcessorTime - c0).TotalMilliseconds);
+        peak[b] = Math.Max(peak[b], MemoryTracker.PeakBytes);
+    }
+    static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
+    for (int b = 0; b < 2; b++)
+        Console.WriteLine($"{(b == 0 ? "A plain " : "B recompute+in-place")}: wall {Med(wall[b]):F1} ms ({batch * 1000 / Med(wall[b]):F1} images/s), cpu {Med(cpu[b]):F1} ms, tracked pooled peak {peak[b] / 1e6:F0} MB");
+    Console.WriteLine($"B/A wall {Med(wall[1]) / Med(wall[0]):F3}, cpu {Med(cpu[1]) / Med(cpu[0]):F3}");
     return;
 }
 if (args.Length > 0 && args[0] == "dw")

@@ -20,6 +20,24 @@ public sealed class Tape : IDisposable
     private readonly bool _inputGradients;
     private readonly bool _economical;
 
+    /// <summary>Values a backward reads whose data was nevertheless released after forward: each is recomputed (by
+    /// <see cref="Operator.Recompute"/>) when a backward first reads it, and leaves this set then.</summary>
+    private readonly HashSet<Value> _dropped = [];
+
+    /// <summary>Values no backward reads, released after forward, that the recomputation of dropped values goes
+    /// through (a batch norm's output under a ReLU): recomputed into temporaries each time.</summary>
+    private readonly HashSet<Value> _intermediates = [];
+
+    /// <summary>Most recomputing ops (element-wise passes) a dropped value may take to make again, intermediates
+    /// included: ResNet-18's deepest chain (ReLU(BN(conv) + ReLU(BN(conv) + ReLU(BN(conv))))) takes 8.</summary>
+    internal const int MaxRecomputeCost = 8;
+
+    /// <summary>SHRINK_NO_RECOMPUTE=1 (or this switch, for in-process A/B) keeps every value a backward reads, as before.</summary>
+    internal static bool Recomputation = Environment.GetEnvironmentVariable("SHRINK_NO_RECOMPUTE") != "1";
+
+    /// <summary>How many values backward reads this tape released after forward to recompute them (economical only).</summary>
+    internal int DroppedValues { get; private set; }
+
     private Tape(Graph.Graph graph, List<Node> order, bool inputGradients, bool economical)
     {
         _graph = graph;
@@ -34,7 +52,10 @@ public sealed class Tape : IDisposable
     /// </summary>
     /// <para><paramref name="economical"/> (training loops): intermediate values whose data no backward reads are
     /// released as soon as forward is done with them, and during <see cref="Backward"/> each node's outputs and their
-    /// gradients are released once its backward has run; only the graph inputs and outputs stay readable throughout.</para>
+    /// gradients are released once its backward has run; only the graph inputs and outputs stay readable throughout.
+    /// Values a backward does read but that cheap ops (<see cref="Operator.Recomputable"/>: ReLU of a batch norm of a
+    /// retained conv output, a residual sum) can make again from retained values are released too and recomputed,
+    /// bit for bit, when backward reaches their first reader.</para>
     public static Tape Forward(Graph.Graph graph, IReadOnlyList<Tensor> inputs, bool training, Random? rng = null,
         bool inputGradients = false, IReadOnlyList<Node>? order = null, bool economical = false)
     {
@@ -71,9 +92,10 @@ public sealed class Tape : IDisposable
         }
     }
 
-    /// <summary>For each forward step, the values whose data can be released after it: produced here, read by no
-    /// backward (per <see cref="Operator.BackwardReadsInput"/> / <see cref="Operator.BackwardReadsOutput"/>), not a graph
-    /// output, and this step is their last forward reader.</summary>
+    /// <summary>For each forward step, the values whose data can be released after it: produced here, not a graph
+    /// output, this step is their last forward reader, and either no backward reads them (per
+    /// <see cref="Operator.BackwardReadsInput"/> / <see cref="Operator.BackwardReadsOutput"/>) or they are recomputable
+    /// (see <see cref="PlanRecomputation"/>).</summary>
     private Dictionary<int, List<Value>> ForwardReleasePoints()
     {
         var outputs = new HashSet<Value>(_graph.Outputs);
@@ -90,14 +112,114 @@ public sealed class Tape : IDisposable
             for (int j = 0; j < node.Outputs.Count; j++)
                 if (node.Op.BackwardReadsOutput(j)) neededBackward.Add(node.Outputs[j]);
         }
+        if (Recomputation) PlanRecomputation(outputs, neededBackward);
         var result = new Dictionary<int, List<Value>>();
         foreach (var (v, i) in lastRead)
         {
-            if (v.Producer is null || v.Parameter is not null || outputs.Contains(v) || neededBackward.Contains(v)) continue;
+            if (v.Producer is null || v.Parameter is not null || outputs.Contains(v) || (neededBackward.Contains(v) && !_dropped.Contains(v))) continue;
             if (!result.TryGetValue(i, out var list)) result[i] = list = [];
             list.Add(v);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Chooses the values backward reads that are released after forward anyway and recomputed: in topological
+    /// order, a value is recomputable when its producer is <see cref="Operator.Recomputable"/> and each of the
+    /// producer's inputs is available in backward (a parameter, a graph input, a retained value) or recomputable itself,
+    /// at a total of at most <see cref="MaxRecomputeCost"/> ops; every recomputable value a backward reads is dropped.
+    /// Retained values are the ones backward reads that are not dropped: a chain of cheap ops is rebuilt from them.
+    /// </summary>
+    private void PlanRecomputation(HashSet<Value> outputs, HashSet<Value> neededBackward)
+    {
+        var costs = new Dictionary<Value, int>();
+        foreach (var node in _order)
+        {
+            if (!node.Op.Recomputable || node.Outputs.Count != 1 || outputs.Contains(node.Outputs[0])) continue;
+            int cost = 1;
+            foreach (var u in node.Inputs)
+            {
+                if (u.Parameter is not null || u.Producer is null || (neededBackward.Contains(u) && !_dropped.Contains(u))) continue;
+                if (!costs.TryGetValue(u, out int c)) { cost = int.MaxValue; break; }
+                cost += c;
+            }
+            if (cost > MaxRecomputeCost) continue;
+            var v = node.Outputs[0];
+            costs[v] = cost;
+            if (neededBackward.Contains(v)) _dropped.Add(v);
+            else _intermediates.Add(v);
+        }
+        DroppedValues = _dropped.Count;
+    }
+
+    /// <summary>Makes the data of dropped value <paramref name="v"/> readable again (it stays until its producer's
+    /// backward releases it).</summary>
+    private void Restore(Value v)
+    {
+        var t = Recomputed(v);
+        _tensors[v] = t;
+        _owned.Add(t);
+        _dropped.Remove(v);
+    }
+
+    /// <summary>A new tensor holding <paramref name="v"/> as forward computed it, recomputed from retained values:
+    /// dropped inputs on the way are restored first, then released intermediates are recomputed into temporaries
+    /// (one at a time), and an op that may (<see cref="Operator.RecomputesInPlace"/>) writes over a temporary input of
+    /// its output's shape, so that a chain such as ReLU(BN(x) + s) takes one buffer.</summary>
+    private Tensor Recomputed(Value v)
+    {
+        var node = v.Producer!;
+        // ReLU of a released intermediate (BN → ReLU, Add → ReLU): the intermediate's producer writes the clamped
+        // result in one pass when it can (Operator.RecomputeClamped), as the inference plan fuses activations.
+        if (node.Op is Relu && _intermediates.Contains(node.Inputs[0]) && node.Inputs[0].Producer!.Outputs.Count == 1)
+            return Recomputed(node.Inputs[0].Producer!, node.Inputs[0], relu: node);
+        return Recomputed(node, v, relu: null);
+    }
+
+    /// <summary>Output <paramref name="v"/> of <paramref name="node"/>, recomputed; with <paramref name="relu"/>, that
+    /// ReLU node's output of it instead.</summary>
+    private Tensor Recomputed(Node node, Value v, Node? relu)
+    {
+        var ins = new Tensor[node.Inputs.Count];
+        var temporaries = new List<Tensor>();
+        try
+        {
+            for (int j = 0; j < ins.Length; j++)
+                if (_dropped.Contains(node.Inputs[j])) Restore(node.Inputs[j]);
+            for (int j = 0; j < ins.Length; j++)
+            {
+                var u = node.Inputs[j];
+                if (_intermediates.Contains(u))
+                {
+                    ins[j] = Recomputed(u);
+                    temporaries.Add(ins[j]);
+                }
+                else ins[j] = TensorOf(u);
+            }
+            var shape = TensorOf(v).Shape;
+            var t = node.Op.RecomputesInPlace ? temporaries.Find(x => x.Shape == shape) : null;
+            if (t is not null) temporaries.Remove(t);
+            else t = Tensor.Rent(shape, clear: false);
+            try
+            {
+                if (relu is null) node.Op.Recompute(_contexts[node], ins, [t]);
+                else if (!node.Op.RecomputeClamped(_contexts[node], ins, [t], 0f, float.PositiveInfinity))
+                {
+                    node.Op.Recompute(_contexts[node], ins, [t]);
+                    relu.Op.Recompute(_contexts[relu], [t], [t]);
+                }
+            }
+            catch
+            {
+                t.Dispose();
+                throw;
+            }
+            return t;
+        }
+        finally
+        {
+            foreach (var t in temporaries) t.Dispose();
+        }
     }
 
     /// <summary>The graph outputs, in order.</summary>
@@ -151,8 +273,16 @@ public sealed class Tape : IDisposable
                 for (int i = 0; i < outGrads.Length; i++)
                     outGrads[i] = GradFor(node.Outputs[i], grads, temporaries);
                 var inGrads = new Tensor?[node.Inputs.Count];
+                int inPlace = InPlaceGradientInput(node, needs, grads);
+                if (inPlace >= 0)
+                {
+                    // The output gradient becomes the input's: the op overwrites it (no buffer, no zeroing, no copy).
+                    inGrads[inPlace] = grads[node.Inputs[inPlace]] = outGrads[0];
+                    grads.Remove(node.Outputs[0]);
+                }
                 for (int i = 0; i < inGrads.Length; i++)
-                    if (needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
+                    if (i != inPlace && needs.Contains(node.Inputs[i])) inGrads[i] = GradFor(node.Inputs[i], grads, temporaries);
+                if (_dropped.Count > 0) RestoreReads(node);
                 var ins = node.Inputs.Select(TensorOf).ToArray();
                 var outs = node.Outputs.Select(TensorOf).ToArray();
                 var timer = Profiling.OpTimer.Active;
@@ -171,6 +301,44 @@ public sealed class Tape : IDisposable
         {
             foreach (var t in temporaries) t.Dispose();
         }
+    }
+
+    /// <summary>The input whose gradient <paramref name="node"/>'s backward can write over its output gradient (see
+    /// <see cref="Operator.BackwardInPlace"/>), or -1: one output, whose gradient is a temporary of this pass; an input
+    /// wanting a gradient, of the output's shape, read once by the node, with no contribution to its gradient yet.</summary>
+    private int InPlaceGradientInput(Node node, HashSet<Value> needs, Dictionary<Value, Tensor> grads)
+    {
+        if (node.Outputs.Count != 1 || !InPlaceGradients) return -1;
+        var shape = TensorOf(node.Outputs[0]).Shape;
+        for (int i = 0; i < node.Inputs.Count; i++)
+        {
+            var u = node.Inputs[i];
+            if (!needs.Contains(u) || u.Parameter is not null || grads.ContainsKey(u) || !node.Op.BackwardInPlace(i)) continue;
+            if (TensorOf(u).Shape != shape || node.Inputs.Count(w => w == u) != 1) continue;
+            return i;
+        }
+        return -1;
+    }
+
+    /// <summary>SHRINK_NO_INPLACE_GRAD=1 (or this switch, for in-process A/B) gives every input gradient its own buffer.</summary>
+    internal static bool InPlaceGradients = Environment.GetEnvironmentVariable("SHRINK_NO_INPLACE_GRAD") != "1";
+
+    /// <summary>Recomputes the dropped values <paramref name="node"/>'s backward reads (timed as the value's producer's
+    /// "recompute" phase when an <see cref="Profiling.OpTimer"/> is active).</summary>
+    private void RestoreReads(Node node)
+    {
+        for (int j = 0; j < node.Inputs.Count; j++)
+            if (_dropped.Contains(node.Inputs[j]) && node.Op.BackwardReadsInput(j)) TimedRestore(node.Inputs[j]);
+        for (int j = 0; j < node.Outputs.Count; j++)
+            if (_dropped.Contains(node.Outputs[j]) && node.Op.BackwardReadsOutput(j)) TimedRestore(node.Outputs[j]);
+    }
+
+    private void TimedRestore(Value v)
+    {
+        var timer = Profiling.OpTimer.Active;
+        long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+        Restore(v);
+        timer?.Add(v.Producer!.Name, v.Producer.OpType, "recompute", t0);
     }
 
     /// <summary>After a node's backward every reader of its outputs is done: return their data and gradients to the pool.</summary>

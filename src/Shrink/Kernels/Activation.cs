@@ -33,6 +33,18 @@ public static unsafe class Activation
         }
     }
 
+    /// <summary>g = (y &gt; 0 ? g : 0) in place, with y the forward output: the gradient through ReLU written over the
+    /// output gradient (what <see cref="ReluBackward"/> adds to a zero dx, up to the sign of zeros).</summary>
+    public static void ReluBackwardInPlace(ReadOnlySpan<float> y, Span<float> g)
+    {
+        if (g.Length < y.Length) throw new ArgumentException("ReluBackwardInPlace: length mismatch.");
+        fixed (float* py = y, pg = g)
+        {
+            var body = new Body { X = py, G = pg, Y = pg, N = y.Length, Backward = true, Overwrite = true };
+            Run(ref body, y.Length);
+        }
+    }
+
     /// <summary>dx += (lo &lt; y &lt; hi ? dy : 0), with y = clamp(x, lo, hi) the forward output (the same mask as
     /// lo &lt; x &lt; hi; NaN passes no gradient). Accumulates into dx.</summary>
     public static void ClipBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, float lo, float hi, Span<float> dx)
@@ -153,7 +165,7 @@ public static unsafe class Activation
     {
         public float* X, G, Y;
         public int N;
-        public bool Backward;
+        public bool Backward, Overwrite;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
@@ -161,7 +173,20 @@ public static unsafe class Activation
             int start = index * Chunk, n = Math.Min(Chunk, N - start);
             float* x = X + start, y = Y + start, g = G + start;
             int i = 0;
-            if (Backward)
+            if (Overwrite)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                    for (; i + 16 <= n; i += 16)
+                        Vector512.Store(Vector512.Load(g + i) & Vector512.GreaterThan(Vector512.Load(x + i), Vector512<float>.Zero), y + i);
+                if (Vector256.IsHardwareAccelerated)
+                    for (; i + 8 <= n; i += 8)
+                        Vector256.Store(Vector256.Load(g + i) & Vector256.GreaterThan(Vector256.Load(x + i), Vector256<float>.Zero), y + i);
+                if (Vector128.IsHardwareAccelerated)
+                    for (; i + 4 <= n; i += 4)
+                        Vector128.Store(Vector128.Load(g + i) & Vector128.GreaterThan(Vector128.Load(x + i), Vector128<float>.Zero), y + i);
+                for (; i < n; i++) y[i] = x[i] > 0 ? g[i] : 0f;
+            }
+            else if (Backward)
             {
                 if (Vector512.IsHardwareAccelerated)
                     for (; i + 16 <= n; i += 16)

@@ -161,6 +161,29 @@ internal static class SpatialVector
         for (; i < n; i++) Unsafe.Add(ref dr, i) += a * Unsafe.Add(ref gr, i) + b * (Unsafe.Add(ref xr, i) - mean) + c;
     }
 
+    /// <summary>g[i] = a·g[i] + b·(x[i] − mean) + c in place: <see cref="BatchNormGrad"/> written over the output
+    /// gradient instead of added to a zero dx (the same value, up to the sign of zeros).</summary>
+    public static void BatchNormGradInPlace(float a, Span<float> g, float b, ReadOnlySpan<float> x, float mean, float c)
+    {
+        int n = x.Length, i = 0;
+        if (g.Length < n) throw new ArgumentException("BatchNormGradInPlace: gradient shorter than x.");
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float gr = ref MemoryMarshal.GetReference(g);
+        if (!ForceScalar && Vector256.IsHardwareAccelerated && n >= 8)
+        {
+            var av = Vector256.Create(a);
+            var bv = Vector256.Create(b);
+            var m = Vector256.Create(mean);
+            var cv = Vector256.Create(c);
+            for (; i <= n - 8; i += 8)
+            {
+                var r = av * Vector256.LoadUnsafe(ref gr, (nuint)i) + bv * (Vector256.LoadUnsafe(ref xr, (nuint)i) - m) + cv;
+                r.StoreUnsafe(ref gr, (nuint)i);
+            }
+        }
+        for (; i < n; i++) Unsafe.Add(ref gr, i) = a * Unsafe.Add(ref gr, i) + b * (Unsafe.Add(ref xr, i) - mean) + c;
+    }
+
     /// <summary>y[i] = a·x[i] + b.</summary>
     public static void Affine(ReadOnlySpan<float> x, float a, float b, Span<float> y)
     {
@@ -193,5 +216,37 @@ internal static class SpatialVector
             }
         }
         for (; i < n; i++) Unsafe.Add(ref yr, i) = Unsafe.Add(ref xr, i) * a + b;
+    }
+
+    /// <summary>y[i] = min(max(a·x[i] + b, lo), hi): <see cref="Affine"/> then a clamp (ReLU: 0, +∞) in one pass, bit for
+    /// bit the two passes (IEEE maximum/minimum as <see cref="Activation.Relu"/>: NaN propagates, max(−0, 0) = +0).</summary>
+    public static void AffineClamp(ReadOnlySpan<float> x, float a, float b, float lo, float hi, Span<float> y)
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n) throw new ArgumentException("AffineClamp: y shorter than x.");
+        ref float xr = ref MemoryMarshal.GetReference(x);
+        ref float yr = ref MemoryMarshal.GetReference(y);
+        if (!ForceScalar)
+        {
+            if (Vector512.IsHardwareAccelerated && n >= 16)
+            {
+                Vector512<float> av = Vector512.Create(a), bv = Vector512.Create(b), l = Vector512.Create(lo), h = Vector512.Create(hi);
+                for (; i <= n - 16; i += 16)
+                    Vector512.StoreUnsafe(Vector512.Min(Vector512.Max(Vector512.LoadUnsafe(ref xr, (nuint)i) * av + bv, l), h), ref yr, (nuint)i);
+            }
+            if (Vector256.IsHardwareAccelerated && n - i >= 8)
+            {
+                Vector256<float> av = Vector256.Create(a), bv = Vector256.Create(b), l = Vector256.Create(lo), h = Vector256.Create(hi);
+                for (; i <= n - 8; i += 8)
+                    Vector256.StoreUnsafe(Vector256.Min(Vector256.Max(Vector256.LoadUnsafe(ref xr, (nuint)i) * av + bv, l), h), ref yr, (nuint)i);
+            }
+            if (Vector128.IsHardwareAccelerated && n - i >= 4)
+            {
+                Vector128<float> av = Vector128.Create(a), bv = Vector128.Create(b), l = Vector128.Create(lo), h = Vector128.Create(hi);
+                for (; i <= n - 4; i += 4)
+                    Vector128.StoreUnsafe(Vector128.Min(Vector128.Max(Vector128.LoadUnsafe(ref xr, (nuint)i) * av + bv, l), h), ref yr, (nuint)i);
+            }
+        }
+        for (; i < n; i++) Unsafe.Add(ref yr, i) = MathF.Min(MathF.Max(Unsafe.Add(ref xr, i) * a + b, lo), hi);
     }
 }

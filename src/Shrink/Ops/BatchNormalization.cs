@@ -22,6 +22,9 @@ public sealed class BatchNormalization : Operator
 
     public override bool BackwardReadsOutput(int index) => false;
 
+    /// <summary>X's gradient can be written over Y's: per channel, the sums over dy come before the writes.</summary>
+    public override bool BackwardInPlace(int index) => index == 0;
+
     public override string OpType => "BatchNormalization";
     public override (int Min, int Max) InputArity => (5, 5);
 
@@ -91,10 +94,57 @@ public sealed class BatchNormalization : Operator
                     stats.Mean[ch] = runMean[ch];
                     stats.InvStd[ch] = 1f / MathF.Sqrt(runVar[ch] + eps);
                 }
-                float a = scale[ch] * stats.InvStd[ch];
-                BatchNorm.Normalize(xs, ys, n, c, s, ch, a, bias[ch] - stats.Mean[ch] * a);
+                Normalize(xs, ys, n, c, s, ch, scale[ch], bias[ch], stats);
             }
         });
+    }
+
+    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved statistics.</summary>
+    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats)
+    {
+        float a = Slope(scale, stats, ch);
+        BatchNorm.Normalize(xs, ys, n, c, s, ch, a, Intercept(bias, stats, ch, a));
+    }
+
+    private static float Slope(float scale, Stats stats, int ch) => scale * stats.InvStd[ch];
+    private static float Intercept(float bias, Stats stats, int ch, float slope) => bias - stats.Mean[ch] * slope;
+
+    /// <summary>The output is the per-channel affine map with the statistics forward saved: recomputable without
+    /// touching the running statistics.</summary>
+    public override bool Recomputable => true;
+    public override bool RecomputesInPlace => true;
+
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
+        RecomputeClamped(ctx, inputs, outputs, float.NegativeInfinity, float.PositiveInfinity);
+
+    public override bool RecomputeClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi)
+    {
+        var stats = ctx.Saved as Stats ?? throw new InvalidOperationException("BatchNormalization.Recompute called without Forward.");
+        Tensor x = inputs[0];
+        int n = x.Shape[0], c = x.Shape[1], s = (int)(x.Shape.Rank == 2 ? 1 : x.Length / Math.Max(1L, (long)n * c));
+        float[] xa = x.Array, ya = outputs[0].Array, scale = inputs[1].Array, bias = inputs[2].Array;
+        // Forward's per-channel maps, applied image by image: memory in order (forward walks a channel's planes across
+        // the batch because its statistics pass does; a lone affine pass streams better this way). Same bits.
+        var a = new float[c];
+        var b = new float[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            a[ch] = Slope(scale[ch], stats, ch);
+            b[ch] = Intercept(bias[ch], stats, ch, a[ch]);
+        }
+        bool clamp = lo != float.NegativeInfinity || hi != float.PositiveInfinity;
+        int slices = (int)Math.Clamp(Math.Min(4L * KernelParallel.MaxThreads, (long)n * c * s / 32768), 1, Math.Max(1, n));
+        KernelParallel.For(slices, slice =>
+        {
+            for (int i = n * slice / slices, end = n * (slice + 1) / slices; i < end; i++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    int off = (i * c + ch) * s;
+                    if (clamp) SpatialVector.AffineClamp(xa.AsSpan(off, s), a[ch], b[ch], lo, hi, ya.AsSpan(off, s));
+                    else SpatialVector.Affine(xa.AsSpan(off, s), a[ch], b[ch], ya.AsSpan(off, s));
+                }
+        });
+        return true;
     }
 
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
@@ -108,6 +158,8 @@ public sealed class BatchNormalization : Operator
         float[]? dx = inputGrads[0]?.Array, dscale = inputGrads[1]?.Array, dbias = inputGrads[2]?.Array;
         float[]? dmean = !ctx.Training ? inputGrads[3]?.Array : null, dvar = !ctx.Training ? inputGrads[4]?.Array : null;
         bool training = ctx.Training;
+        // dx over dy (BackwardInPlace): a channel's planes are written only after its sums have read them.
+        bool inPlace = ReferenceEquals(inputGrads[0], outputGrads[0]);
         int slices = Slices(c, count);
         KernelParallel.For(slices, slice =>
         {
@@ -126,12 +178,14 @@ public sealed class BatchNormalization : Operator
                 // Training: dx = scale·invStd·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·(x − mean) + shift.
                 float b = training ? (float)(-scale[ch] * invStd * invStd * invStd * sumDyXc / count) : 0f;
                 float shift = training ? (float)(-a * sumDy / count) : 0f;
-                if (training) BatchNorm.Gradient(dys, xs, n, c, s, ch, a, b, mean, shift, dx, overwrite: false);
+                // dx over dy (in place) or added to dx; the channel's sums above have read dy already.
+                if (training) BatchNorm.Gradient(dys, xs, n, c, s, ch, a, b, mean, shift, dx, overwrite: inPlace);
                 else
                     for (int i = 0; i < n; i++)
                     {
                         int off = (i * c + ch) * s;
-                        SpatialVector.Axpy(a, dys.Slice(off, s), dx.AsSpan(off, s));
+                        if (inPlace) TensorPrimitives.Multiply(dys.Slice(off, s), a, dx.AsSpan(off, s));
+                        else SpatialVector.Axpy(a, dys.Slice(off, s), dx.AsSpan(off, s));
                     }
             }
         });

@@ -24,6 +24,15 @@ public abstract class BinaryElementwise : Operator
 
     public override Shape[] InferShapes(ReadOnlySpan<Shape> inputs) => [Broadcast.Shapes(inputs[0], inputs[1])];
 
+    /// <summary>Every binary operator's forward is a pure function of its operands (one <see cref="Map{TKernel}"/>): recomputing is running it again.</summary>
+    public override bool Recomputable => true;
+
+    /// <summary>Each span call of <see cref="Map{TKernel}"/> reads an element of a full-shape operand only to write the
+    /// same element of y (exact overlap, which <see cref="TensorPrimitives"/> allows).</summary>
+    public override bool RecomputesInPlace => true;
+
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) => Forward(ctx, inputs, outputs);
+
     /// <summary>
     /// y = a ⊕ b with a and b broadcast to y's shape. Fast paths: equal shapes and a one-element operand are single
     /// span calls; otherwise the shapes are coalesced into rows, each row one span call in which every operand is

@@ -44,6 +44,41 @@ public abstract class Operator
     /// <summary>Whether <see cref="Backward"/> reads the data of output <paramref name="index"/> (false: at most its shape).</summary>
     public virtual bool BackwardReadsOutput(int index) => true;
 
+    /// <summary>
+    /// Whether <see cref="Recompute"/> is supported: one output, cheap to make again (element-wise work), a
+    /// deterministic function of the inputs and of what <see cref="Forward"/> saved. The economical tape may then
+    /// release such an output after forward, even when a backward reads it, and recompute it when backward needs it.
+    /// </summary>
+    public virtual bool Recomputable => false;
+
+    /// <summary>
+    /// Writes into <paramref name="outputs"/> exactly (bit for bit) what <see cref="Forward"/> wrote on the same
+    /// <paramref name="ctx"/> from the same <paramref name="inputs"/>, with no side effect (running statistics and
+    /// saved state stay as they are). Only called when <see cref="Recomputable"/>; may run any number of times.
+    /// </summary>
+    public virtual void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
+        throw new NotSupportedException($"{OpType} cannot recompute its outputs.");
+
+    /// <summary>
+    /// As <see cref="Recompute"/>, followed by clamping to [<paramref name="lo"/>, <paramref name="hi"/>] (ReLU: 0, +∞)
+    /// in the same pass, bit for bit what the separate clamp would give (IEEE maximum/minimum: NaN propagates); returns
+    /// false, writing nothing, when this op does not fuse a clamp (the default) or not at these shapes.
+    /// </summary>
+    public virtual bool RecomputeClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi) => false;
+
+    /// <summary>Whether <see cref="Recompute"/> may be given an output that is one of its inputs (of the output's
+    /// shape): true for ops that write each element from the same element of that input alone.</summary>
+    public virtual bool RecomputesInPlace => false;
+
+    /// <summary>
+    /// Whether <see cref="Backward"/> can compute dLoss/dInput[<paramref name="index"/>] over dLoss/dOutput[0]. When that
+    /// input has the output's shape, is read only there, and has no other gradient contribution yet, the tape may then
+    /// pass one tensor as both <c>outputGrads[0]</c> and <c>inputGrads[index]</c> (the output gradient is not needed
+    /// afterwards): the op recognises it by reference and overwrites it with the input gradient (or, for an identity
+    /// Jacobian, leaves it as it is) instead of accumulating, after reading from it whatever else it needs.
+    /// </summary>
+    public virtual bool BackwardInPlace(int index) => false;
+
     /// <summary>Multiply-accumulates for one run at these (concrete) shapes; 0 for ops that do no MACs.</summary>
     public virtual long Macs(ReadOnlySpan<Shape> inputs, ReadOnlySpan<Shape> outputs) => 0;
 

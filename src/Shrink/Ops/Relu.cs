@@ -9,6 +9,12 @@ public sealed class Relu : Operator
 
     public override string OpType => "Relu";
 
+    public override bool Recomputable => true;
+    public override bool RecomputesInPlace => true;
+    public override bool BackwardInPlace(int index) => true;
+
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) => Forward(ctx, inputs, outputs);
+
     public override Shape[] InferShapes(ReadOnlySpan<Shape> inputs) => [inputs[0]];
 
     public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
@@ -18,6 +24,7 @@ public sealed class Relu : Operator
         ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads)
     {
         if (inputGrads[0] is not { } dx) return;
-        Kernels.Activation.ReluBackward(outputs[0].Span, outputGrads[0].Span, dx.Span);
+        if (ReferenceEquals(dx, outputGrads[0])) Kernels.Activation.ReluBackwardInPlace(outputs[0].Span, dx.Span);
+        else Kernels.Activation.ReluBackward(outputs[0].Span, outputGrads[0].Span, dx.Span);
     }
 }

@@ -14,6 +14,12 @@ public abstract class UnaryElementwise : Operator
     public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
         Compute(inputs[0].Span, outputs[0].Span);
 
+    /// <summary>y = f(x) is a pure function of x: recomputing it is running it again.</summary>
+    public override bool Recomputable => true;
+
+    public override void Recompute(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
+        Compute(inputs[0].Span, outputs[0].Span);
+
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
         ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads)
     {

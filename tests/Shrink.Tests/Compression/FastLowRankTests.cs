@@ -210,16 +210,21 @@ public class FastLowRankTests
     }
 
     [Fact]
-    public void Time_budget_stops_als_and_says_so()
+    public void Work_budget_stops_als_and_says_so()
     {
         var x = DecompositionTests.RandomTensor([30, 20, 3, 3], seed: 61);
-        var capped = CpAls.Decompose(x, 20, new CpOptions { Tolerance = 0, MaxIterations = 1000, TimeBudgetSeconds = 1e-9 });
-        Assert.True(capped.TimedOut);
+        double sweep = 3.0 * 30 * 20 * 3 * 3 * 20;
+        var capped = CpAls.Decompose(x, 20, new CpOptions { Tolerance = 0, MaxIterations = 1000, WorkBudget = 7.5 * sweep });
+        Assert.True(capped.BudgetSpent);
         Assert.False(capped.Converged);
-        Assert.Equal(1, capped.Iterations);
-        var free = CpAls.Decompose(x, 20, new CpOptions { Tolerance = 0, MaxIterations = 5, TimeBudgetSeconds = 0 });
-        Assert.False(free.TimedOut);
+        Assert.Equal(7, capped.Iterations);
+        Assert.Equal(1, CpAls.Decompose(x, 20, new CpOptions { Tolerance = 0, WorkBudget = 1 }).Iterations); // always one sweep
+        var free = CpAls.Decompose(x, 20, new CpOptions { Tolerance = 0, MaxIterations = 5, WorkBudget = 0 });
+        Assert.False(free.BudgetSpent);
         Assert.Equal(5, free.Iterations);
-        Assert.False(CpAls.Decompose(x, 20).TimedOut); // the default budget is far above what a small layer needs
+        Assert.False(CpAls.Decompose(x, 20).BudgetSpent); // the default budget is far above what a small layer needs
+        // A count of work, not a clock: the same call gives the same factors however busy the machine is.
+        var again = CpAls.Decompose(x, 20, new CpOptions { Tolerance = 0, MaxIterations = 1000, WorkBudget = 7.5 * sweep });
+        Assert.Equal(capped.Lambda, again.Lambda);
     }
 }

@@ -35,12 +35,13 @@ public sealed record CpOptions
     public int Seed { get; init; }
 
     /// <summary>
-    /// Wall-clock cap of one decomposition's ALS sweeps, in seconds (≤ 0: none). After each sweep, ALS stops when the
-    /// next one, at the mean pace so far, would end past the budget; the result then has <see cref="CpResult.TimedOut"/>
-    /// set and Converged false. The default, 30 s, lets a 512×512×3×3 weight run its 300 sweeps at R ≤ 128 and ~200 of them
-    /// at R = 256 on two shared cores (≈ 0.15 s per sweep); small layers never reach it. Sensitivity sweeps can pass less.
+    /// Cap on one decomposition's ALS work, in multiply-adds (≤ 0: none): ALS runs at most this ÷ (one sweep's ≈ 3·numel·R
+    /// multiply-adds) sweeps; the result then has <see cref="CpResult.BudgetSpent"/> set and Converged false. A count of
+    /// work, not a clock, so that a decomposition — and an optimize run built on it — is the same on a busy machine as on
+    /// an idle one. The default, 3.6·10¹¹ (≈ 30 s of this machine's double GEMM on one core), lets a 512×512×3×3 weight run
+    /// its 300 sweeps at R ≤ 128 and ~200 of them at R = 256; small layers never reach it.
     /// </summary>
-    public double TimeBudgetSeconds { get; init; } = 30;
+    public double WorkBudget { get; init; } = 3.6e11;
 }
 
 /// <summary>
@@ -63,8 +64,8 @@ public sealed record CpResult(
 {
     public int Rank => Lambda.Length;
 
-    /// <summary>ALS stopped on <see cref="CpOptions.TimeBudgetSeconds"/> before converging or reaching MaxIterations.</summary>
-    public bool TimedOut { get; init; }
+    /// <summary>ALS stopped on <see cref="CpOptions.WorkBudget"/> before converging or reaching MaxIterations.</summary>
+    public bool BudgetSpent { get; init; }
 
     public DenseTensor Reconstruct() =>
         CpAls.Reconstruct(Factors.Select(m => m.RowCount).ToArray(), Factors.Select(CpAls.ToRowMajor).ToArray(), Lambda);
@@ -73,7 +74,7 @@ public sealed record CpResult(
 /// <summary>
 /// CP (CANDECOMP/PARAFAC) of a 4-way tensor by alternating least squares, in double precision: HOSVD start, unit-norm
 /// factors with weights λ, damped normal equations, stop on a relative-error plateau or after
-/// <see cref="CpOptions.MaxIterations"/> or <see cref="CpOptions.TimeBudgetSeconds"/>, and a degeneracy guard on ‖λ‖ and on
+/// <see cref="CpOptions.MaxIterations"/> or <see cref="CpOptions.WorkBudget"/>, and a degeneracy guard on ‖λ‖ and on
 /// cancelling pairs. Each sweep costs three double GEMMs over the tensor (about 3·numel·R multiply-adds, see Sweep) and
 /// never stores an out·in×R intermediate.
 /// </summary>
@@ -107,10 +108,9 @@ public static class CpAls
         bool converged = false, degenerate = false;
         string? diagnosis = null;
         int it = 0;
-        bool timedOut = false;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int maxSweeps = SweepsWithin(opt, x.Dims, rank);
         var ws = new Workspace(x, rank);
-        while (it < opt.MaxIterations)
+        while (it < maxSweeps)
         {
             it++;
             var m3 = Sweep(ws, a, grams, lambda, opt.Damping);
@@ -137,13 +137,6 @@ public static class CpAls
                 converged = true;
                 break;
             }
-            // Time cap: stop when the next sweep (at the mean pace so far) would end past the budget.
-            double elapsed = clock.Elapsed.TotalSeconds;
-            if (opt.TimeBudgetSeconds > 0 && it < opt.MaxIterations && elapsed * (it + 1) / it > opt.TimeBudgetSeconds)
-            {
-                timedOut = true;
-                break;
-            }
         }
         var factors = new Matrix<double>[4];
         for (int m = 0; m < 4; m++)
@@ -159,9 +152,17 @@ public static class CpAls
             diagnosis = $"cancelling components: two rank-one terms have congruence {congruence:F3} (nearly opposite) and ‖λ‖/‖W‖ = {ratio:G3}";
         }
         var result = new CpResult(factors, lambda, double.NaN, it, converged, degenerate, diagnosis, ratio, congruence, history)
-            { TimedOut = timedOut };
+            { BudgetSpent = !converged && !degenerate && it == maxSweeps && maxSweeps < opt.MaxIterations };
         double exact = !double.IsFinite(ratio) ? double.NaN : ReconstructionError(x, a, lambda);
         return result with { RelativeError = exact };
+    }
+
+    /// <summary>The sweeps <paramref name="opt"/> allows: MaxIterations, or fewer when the work budget runs out first (at least one).</summary>
+    internal static int SweepsWithin(CpOptions opt, IReadOnlyList<int> dims, int rank)
+    {
+        if (opt.WorkBudget <= 0) return opt.MaxIterations;
+        double perSweep = 3.0 * dims.Aggregate(1.0, (n, v) => n * v) * rank;
+        return (int)Math.Clamp(Math.Floor(opt.WorkBudget / perSweep), 1, opt.MaxIterations);
     }
 
     /// <summary>The CP rank that certainly reproduces any tensor of these dims: numel / (largest dimension).</summary>
