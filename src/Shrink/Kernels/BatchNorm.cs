@@ -301,7 +301,7 @@ public static class BatchNorm
 
     /// <summary>Training backward's element pass over channel <paramref name="ch"/> of every image:
     /// dx += a·dy + b·(x − mean) + shift, or dx = that when <paramref name="overwrite"/> (then dx may be dy: each element
-    /// is read before it is written). Per element exactly as <see cref="SpatialVector.BatchNormGrad"/>.</summary>
+    /// is read before it is written). Per element the float expression in that order (no fused multiply-add), whatever the vector width.</summary>
     public static void Gradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, int n, int c, int s, int ch, float a, float b, float mean,
         float shift, Span<float> dx, bool overwrite)
     {

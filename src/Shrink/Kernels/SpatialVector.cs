@@ -138,52 +138,6 @@ internal static class SpatialVector
         return sum;
     }
 
-    /// <summary>dx[i] += a·dy[i] + b·(x[i] − mean) + c: batch-norm's training backward for one plane.</summary>
-    public static void BatchNormGrad(float a, ReadOnlySpan<float> dy, float b, ReadOnlySpan<float> x, float mean, float c, Span<float> dx)
-    {
-        int n = x.Length, i = 0;
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float gr = ref MemoryMarshal.GetReference(dy);
-        ref float dr = ref MemoryMarshal.GetReference(dx);
-        if (!ForceScalar && Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var av = Vector256.Create(a);
-            var bv = Vector256.Create(b);
-            var m = Vector256.Create(mean);
-            var cv = Vector256.Create(c);
-            for (; i <= n - 8; i += 8)
-            {
-                var r = Vector256.LoadUnsafe(ref dr, (nuint)i) + (av * Vector256.LoadUnsafe(ref gr, (nuint)i)
-                    + bv * (Vector256.LoadUnsafe(ref xr, (nuint)i) - m) + cv);
-                r.StoreUnsafe(ref dr, (nuint)i);
-            }
-        }
-        for (; i < n; i++) Unsafe.Add(ref dr, i) += a * Unsafe.Add(ref gr, i) + b * (Unsafe.Add(ref xr, i) - mean) + c;
-    }
-
-    /// <summary>g[i] = a·g[i] + b·(x[i] − mean) + c in place: <see cref="BatchNormGrad"/> written over the output
-    /// gradient instead of added to a zero dx (the same value, up to the sign of zeros).</summary>
-    public static void BatchNormGradInPlace(float a, Span<float> g, float b, ReadOnlySpan<float> x, float mean, float c)
-    {
-        int n = x.Length, i = 0;
-        if (g.Length < n) throw new ArgumentException("BatchNormGradInPlace: gradient shorter than x.");
-        ref float xr = ref MemoryMarshal.GetReference(x);
-        ref float gr = ref MemoryMarshal.GetReference(g);
-        if (!ForceScalar && Vector256.IsHardwareAccelerated && n >= 8)
-        {
-            var av = Vector256.Create(a);
-            var bv = Vector256.Create(b);
-            var m = Vector256.Create(mean);
-            var cv = Vector256.Create(c);
-            for (; i <= n - 8; i += 8)
-            {
-                var r = av * Vector256.LoadUnsafe(ref gr, (nuint)i) + bv * (Vector256.LoadUnsafe(ref xr, (nuint)i) - m) + cv;
-                r.StoreUnsafe(ref gr, (nuint)i);
-            }
-        }
-        for (; i < n; i++) Unsafe.Add(ref gr, i) = a * Unsafe.Add(ref gr, i) + b * (Unsafe.Add(ref xr, i) - mean) + c;
-    }
-
     /// <summary>y[i] = a·x[i] + b.</summary>
     public static void Affine(ReadOnlySpan<float> x, float a, float b, Span<float> y)
     {
