@@ -16,6 +16,11 @@ public static class OptimizeCommand
         var model = new Option<string?>("--model", "-m") { Description = "A zoo name (pretrained for the data set) or an .onnx file" };
         var dataset = new Option<string?>("--dataset", "-d") { Description = "fashion-mnist, mnist, cifar10, cifar100 or a folder" };
         var drop = new Option<double?>("--max-accuracy-drop") { Description = "Largest accuracy drop allowed, in percentage points (validation)" };
+        var margin = new Option<double>("--safety-margin")
+        {
+            Description = "Standard errors of the measured validation drop counted against --max-accuracy-drop (0: the drop as measured)",
+            DefaultValueFactory = _ => 1,
+        };
         var objective = new Option<string>("--objective") { Description = "size, macs or latency", DefaultValueFactory = _ => "size" };
         var size = new Option<double?>("--target-size-mb") { Description = "Stop once the model is this small (MB)" };
         var macs = new Option<long?>("--target-macs") { Description = "Stop once the model needs this few MACs per sample" };
@@ -29,16 +34,16 @@ public static class OptimizeCommand
         var json = Options.Json();
         var command = new Command("optimize", "Make a trained model smaller under an accuracy constraint (low-rank factorisation, two stages)")
         {
-            model, dataset, drop, objective, size, macs, latency, level, budget, outDir, resume, dry, seed, json,
+            model, dataset, drop, margin, objective, size, macs, latency, level, budget, outDir, resume, dry, seed, json,
         };
         command.SetAction(r => Run(new Arguments(
-            r.GetValue(model), r.GetValue(dataset), r.GetValue(drop), r.GetValue(objective)!, r.GetValue(size), r.GetValue(macs),
+            r.GetValue(model), r.GetValue(dataset), r.GetValue(drop), r.GetValue(margin), r.GetValue(objective)!, r.GetValue(size), r.GetValue(macs),
             r.GetValue(latency), r.GetValue(level), r.GetValue(budget), r.GetValue(outDir), r.GetValue(resume), r.GetValue(dry),
             r.GetValue(seed)), new Output(r.GetValue(json))));
         return command;
     }
 
-    public sealed record Arguments(string? Model, string? Dataset, double? MaxAccuracyDrop, string Objective, double? TargetSizeMb,
+    public sealed record Arguments(string? Model, string? Dataset, double? MaxAccuracyDrop, double SafetyMargin, string Objective, double? TargetSizeMb,
         long? TargetMacs, double? TargetLatencyMs, int Level, string? TimeBudget, string? Out, string? Resume, bool DryRun, int Seed);
 
     public static int Run(Arguments a, Output output)
@@ -63,6 +68,7 @@ public static class OptimizeCommand
             var constraints = new Constraints
             {
                 MaxAccuracyDrop = a.MaxAccuracyDrop.Value,
+                SafetyMargin = a.SafetyMargin,
                 Objective = a.Objective.ToLowerInvariant() switch
                 {
                     "size" => Objective.Size,
@@ -82,7 +88,7 @@ public static class OptimizeCommand
             var data = DatasetCatalog.Load(a.Dataset);
             var graph = ModelResolver.LoadTrained(a.Model, data.Name);
             string name = ModelResolver.IsFile(a.Model) ? Path.GetFileNameWithoutExtension(a.Model) : a.Model;
-            output.Line($"Optimising {name} ({graph.ParameterCount:N0} parameters) on {data.Name}: drop ≤ {constraints.MaxAccuracyDrop} points, objective {a.Objective}, level {constraints.Level}{(constraints.DryRun ? ", dry run" : "")}.");
+            output.Line($"Optimising {name} ({graph.ParameterCount:N0} parameters) on {data.Name}: drop ≤ {constraints.MaxAccuracyDrop} points (safety margin {constraints.SafetyMargin:G3} SE), objective {a.Objective}, level {constraints.Level}{(constraints.DryRun ? ", dry run" : "")}.");
             result = Shrinker.Optimize(graph, data, constraints, options with { OutputDirectory = a.Out, ModelName = name });
         }
         var report = result.Report;

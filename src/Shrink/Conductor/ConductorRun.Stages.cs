@@ -14,7 +14,7 @@ internal sealed partial class ConductorRun
     /// within <see cref="Stage1Allowance"/> × the allowed drop.
     /// </summary>
     private Dictionary<string, int> InitialRanks() =>
-        Descend(Optimised.ToDictionary(l => l.Name, l => l.Ladder[^1]), Stage1Allowance * Math.Max(_c.MaxAccuracyDrop, 0.05));
+        Descend(Optimised.ToDictionary(l => l.Name, l => l.Ladder[^1]), Stage1Allowance * Aim);
 
     /// <summary>
     /// Greedily takes the notch down that saves the most cost per point of predicted drop, from <paramref name="ranks"/>,
@@ -52,11 +52,11 @@ internal sealed partial class ConductorRun
 
     /// <summary>
     /// After a round that met the constraint with room to spare: descend further until the summed sensitivity, scaled by
-    /// α fitted to the measured rounds, predicts 0.9 × delta.
+    /// α fitted to the measured rounds, predicts 0.9 × the aim (delta less the margin).
     /// </summary>
     private Dictionary<string, int> Tighten(IReadOnlyDictionary<string, int> ranks)
     {
-        var next = Descend(ranks, 0.9 * Math.Max(_c.MaxAccuracyDrop, 0.05) / Alpha());
+        var next = Descend(ranks, 0.9 * Aim / Alpha());
         if (!next.SequenceEqual(ranks)) return next;
         // The measurement says there is room the predictor does not see: take the single cheapest notch anyway.
         return Descend(ranks, SensitivitySum(ranks) + Optimised.Where(l => l.IndexOf(ranks[l.Name]) > 0)
@@ -65,14 +65,14 @@ internal sealed partial class ConductorRun
 
     /// <summary>
     /// Gives rank back where accuracy is lost most cheaply: with α fitted to the measured rounds, the summed sensitivity
-    /// should fall to 0.9 × delta / α; notches go up one at a time on the layer whose next notch removes the most predicted
+    /// should fall to 0.9 × the aim / α; notches go up one at a time on the layer whose next notch removes the most predicted
     /// drop per unit of cost (always at least one notch).
     /// </summary>
     private Dictionary<string, int> Relax(IReadOnlyDictionary<string, int> ranks)
     {
         var layers = Optimised.ToList();
         var idx = layers.ToDictionary(l => l.Name, l => l.IndexOf(ranks[l.Name]));
-        double target = 0.9 * Math.Max(_c.MaxAccuracyDrop, 0.05) / Alpha();
+        double target = 0.9 * Aim / Alpha();
         bool size = _c.Objective == Objective.Size;
         double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
         for (int moved = 0; ; moved++)
@@ -108,17 +108,19 @@ internal sealed partial class ConductorRun
         Refit(g, ranks.Keys);
         string? tuneNote = FineTune(g, _budget.Stage1Steps, SeedFor(1, round), Deadline(AnnealShare));
         if (tuneNote is not null) Report("stage1", round, _budget.Stage1Rounds, tuneNote, ranks);
-        double acc = Measure(g, _validation);
+        var (acc, margin) = MeasureCandidate(g);
         double drop = State.Original!.ValidationAccuracy - acc;
         double cost = CostRatio(g);
-        bool ok = drop <= _c.MaxAccuracyDrop;
+        bool ok = Within(drop, margin);
         State.History.Add(new StateRecord
         {
             Stage = "stage1", Step = round, Ranks = ranks, SensitivitySum = sens, PredictedDrop = sens * Alpha(), CostRatio = cost,
             SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample,
-            Measured = true, Accuracy = acc, Drop = drop, Accepted = ok, Note = (ok ? "meets the accuracy constraint" : "too much accuracy lost") + (tuneNote is null ? "" : $"; {tuneNote}"),
+            Measured = true, Accuracy = acc, Drop = drop, Margin = margin, Accepted = ok,
+            Note = (ok ? "meets the accuracy constraint" : "too much accuracy lost") + (tuneNote is null ? "" : $"; {tuneNote}"),
         });
-        Report("stage1", round, _budget.Stage1Rounds, ok ? $"meets the constraint, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}", ranks, acc, drop, ok ? cost : null);
+        Report("stage1", round, _budget.Stage1Rounds, (ok ? $"meets the constraint, cost {cost:P1} of the original" : $"drop above {_c.MaxAccuracyDrop}")
+            + (margin > 0 ? $" (margin {margin:F2})" : ""), ranks, acc, drop, ok ? cost : null);
         var record = State.History[^1];
         if (Better(record, State.Best)) Remember(g, record);
         // Stage 1 searches: a failing round gives rank back (after a feasible round too: the measured pair brackets the
@@ -127,7 +129,7 @@ internal sealed partial class ConductorRun
         // rounds run out.
         var relaxed = ok ? null : Relax(ranks);
         var next = !ok ? (WorthRelaxing(State.Best, relaxed is null ? 1 : PredictedCostRatio(relaxed)) ? relaxed : null)
-            : drop < 0.7 * _c.MaxAccuracyDrop ? Tighten(ranks) : null;
+            : drop < 0.7 * Aim ? Tighten(ranks) : null;
         bool measuredBefore = next is not null && State.History.Any(h => h.Stage == "stage1" && StateRecord.Key(h.Ranks) == StateRecord.Key(next));
         // Another round is started only if, taking as long as this one, it ends within the budget's Stage 1 share.
         bool outOfTime = Deadline(Stage1Share) is double end && Elapsed + _stepClock.Elapsed.TotalSeconds > end;
@@ -147,7 +149,8 @@ internal sealed partial class ConductorRun
         State.Stage1Ranks = new Dictionary<string, int>(best.Ranks);
         State.Ranks = new Dictionary<string, int>(best.Ranks);
         State.CurrentAccuracy = best.Accuracy;
-        State.CurrentEnergy = Energy(best.CostRatio, best.Drop);
+        State.CurrentEnergy = Energy(best.CostRatio, best.Drop, best.Margin);
+        State.ResultMargin = best.Margin;
         State.CurrentModel = State.BestModel;
         if (_dir is not null) Onnx.OnnxModel.Save(g, Path.Combine(_dir, Stage1File));
         bool reached = _c.TargetsReached(State.Stage1.SizeMb, State.Stage1.Macs, State.Stage1.LatencyMs);
@@ -277,8 +280,8 @@ internal sealed partial class ConductorRun
             && annealer.RejectsAtLeast(State.CurrentEnergy, costBound, temperature, step);
         string? screen = known is not null ? $"measured before from here: drop {known.Drop:F2}, {(known.Accepted ? "accepted" : "rejected")}"
             : costFails ? $"its cost {predictedCost:P1} alone fails the acceptance draw at T={temperature:G2}"
-            : predicted > _c.MaxAccuracyDrop + Noise() + PredictionSlack() ? $"predicted drop {predicted:F2} beyond {_c.MaxAccuracyDrop} (+{Noise():F2} noise, +{PredictionSlack():F2} prediction error)"
-            : Energy(predictedCost, predicted - Noise() - PredictionSlack()) > State.CurrentEnergy + 3 * temperature ? "energy too high even if the prediction errs low"
+            : predicted > Aim + Noise() + PredictionSlack() ? $"predicted drop {predicted:F2} beyond {Aim:F2} (+{Noise():F2} noise, +{PredictionSlack():F2} prediction error)"
+            : Energy(predictedCost, predicted - Noise() - PredictionSlack(), LatestMargin) > State.CurrentEnergy + 3 * temperature ? "energy too high even if the prediction errs low"
             : null;
         if (screen is not null)
         {
@@ -292,25 +295,25 @@ internal sealed partial class ConductorRun
         }
         var g = Derive(LoadModel(State.CurrentModel!), cand, changed);
         string? tuneNote = FineTune(g, _budget.Stage2FineTuneSteps, SeedFor(2, step), Deadline(AnnealShare));
-        double acc = Measure(g, _validation);
+        var (acc, margin) = MeasureCandidate(g);
         double drop = State.Original.ValidationAccuracy - acc;
         double cost = CostRatio(g);
         string confirm = "";
-        if (drop > _c.MaxAccuracyDrop && drop <= _c.MaxAccuracyDrop + Noise() && (State.Best is null || cost < State.Best.CostRatio))
+        if (!Within(drop, margin) && Within(drop - Noise(), margin) && (State.Best is null || cost < State.Best.CostRatio))
         {
             // Short fine-tunes estimate; a promising state just outside delta is confirmed by a longer one.
             FineTune(g, 2 * _budget.Stage2FineTuneSteps, SeedFor(4, step), Deadline(AnnealShare));
-            double confirmed = Measure(g, _validation);
-            confirm = $"; confirmed by a longer fine-tune: {acc:F2}% → {confirmed:F2}%";
-            acc = confirmed;
+            double before = acc;
+            (acc, margin) = MeasureCandidate(g);
+            confirm = $"; confirmed by a longer fine-tune: {before:F2}% → {acc:F2}%";
             drop = State.Original.ValidationAccuracy - acc;
         }
-        double energy = Energy(cost, drop);
+        double energy = Energy(cost, drop, margin);
         bool accepted = annealer.Accept(State.CurrentEnergy, energy, temperature, step);
         var record = new StateRecord
         {
             Stage = "stage2", Step = step, Ranks = cand, From = from, SensitivitySum = sens, PredictedDrop = predicted, CostRatio = cost,
-            SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample, Measured = true, Accuracy = acc, Drop = drop, Accepted = accepted, Note = (accepted ? "accepted" : "rejected") + confirm + (tuneNote is null ? "" : $"; {tuneNote}"),
+            SizeMb = Profiling.Profiler.SizeMb(g), Macs = Profiling.Profiler.Profile(g).MacsPerSample, Measured = true, Accuracy = acc, Drop = drop, Margin = margin, Accepted = accepted, Note = (accepted ? "accepted" : "rejected") + confirm + (tuneNote is null ? "" : $"; {tuneNote}"),
         };
         State.History.Add(record);
         if (accepted)
@@ -320,7 +323,7 @@ internal sealed partial class ConductorRun
             State.CurrentEnergy = energy;
             State.CurrentModel = StoreModel(g, "current");
         }
-        if (drop <= _c.MaxAccuracyDrop && (State.Best is null || cost < State.Best.CostRatio))
+        if (Within(drop, margin) && (State.Best is null || cost < State.Best.CostRatio))
         {
             State.Best = record;
             State.BestModel = accepted ? State.CurrentModel : StoreModel(g, "best");
@@ -423,12 +426,13 @@ internal sealed partial class ConductorRun
                 : $"time budget: final fine-tune shortened to {steps} of {_budget.FinalSteps} steps");
         Report("final", 0, 1, $"fine-tuning the best state for {steps} steps", best.Ranks, best.Accuracy, best.Drop, best.CostRatio);
         if (FineTune(g, steps, SeedFor(3, 0), Deadline(FineTuneShare)) is { } tuneNote) Report("final", 0, 1, tuneNote);
-        double acc = Measure(g, _validation);
-        if (acc < best.Accuracy && State.Original!.ValidationAccuracy - acc > _c.MaxAccuracyDrop)
+        var (acc, margin) = MeasureCandidate(g);
+        if (acc < best.Accuracy && !Within(State.Original!.ValidationAccuracy - acc, margin))
         {
             g = LoadModel(State.BestModel!); // the longer fine-tune made it worse and broke the constraint: keep the measured state
-            acc = best.Accuracy;
+            (acc, margin) = (best.Accuracy, best.Margin);
         }
+        State.ResultMargin = margin;
         // The final fine-tune belongs to the last stage that ran: Stage 2's result, or at level 1 Stage 1's.
         if (State.History.Any(h => h.Stage == "stage2")) State.Stage2 = Metrics(g, acc);
         else State.Stage1 = Metrics(g, acc);

@@ -34,6 +34,8 @@ internal sealed partial class ConductorRun
     private Graph.Graph _original;
     private FactorCache _cache;
     private Executor? _teacher;
+    /// <summary>Which validation images the original gets right (null with a custom metric): the pairs of every margin.</summary>
+    private bool[]? _originalVerdicts;
     private RunState? _state;
     private int _stepsThisProcess;
     /// <summary>Time of the step under way (setup before the first checkpoint), added to the stage's seconds when it ends.</summary>
@@ -95,7 +97,11 @@ internal sealed partial class ConductorRun
                 throw;
             }
         }
-        else Report("resume", 0, 0, $"resuming at {State.Stage} step {State.Step + 1}");
+        else
+        {
+            if (State.OriginalVerdicts is { } v) _originalVerdicts = RunState.UnpackVerdicts(v, _validation.Count);
+            Report("resume", 0, 0, $"resuming at {State.Stage} step {State.Step + 1}");
+        }
         while (true)
         {
             _o.Cancel.ThrowIfCancellationRequested();
@@ -121,7 +127,7 @@ internal sealed partial class ConductorRun
     {
         _stepClock.Restart();
         Report("setup", 0, 0, $"{_original.Name}: {_train.Count} train / {_validation.Count} validation / {_test.Count} test images");
-        double baseline = Measure(_original, _validation);
+        (double baseline, _originalVerdicts) = MeasureValidation(_original);
         var original = Metrics(_original, baseline);
         _c.ValidateAgainst(original.SizeMb, original.Macs, original.LatencyMs);
         Report("setup", 0, 0, $"original: validation {baseline:F2}%, test {original.TestAccuracy:F2}%, {original.SizeMb:F3} MB, {original.Macs:N0} MACs");
@@ -149,6 +155,7 @@ internal sealed partial class ConductorRun
             Constraints = _c,
             Layers = layers,
             Original = original,
+            OriginalVerdicts = _originalVerdicts is null ? null : RunState.PackVerdicts(_originalVerdicts),
             Stage = "stage1",
             Notes = notes,
         };
@@ -176,6 +183,36 @@ internal sealed partial class ConductorRun
 
     private double Measure(Graph.Graph g, Dataset d) =>
         _o.Metric?.Invoke(g, d, _norm) ?? Evaluation.Evaluate(g, d, _norm, cancel: _o.Cancel).AccuracyPercent;
+
+    /// <summary>Accuracy (percent) of <paramref name="g"/> on the validation images and, with top-1 accuracy, its verdict on each.</summary>
+    private (double Accuracy, bool[]? Verdicts) MeasureValidation(Graph.Graph g)
+    {
+        if (_o.Metric is { } metric) return (metric(g, _validation, _norm), null);
+        var verdicts = new bool[_validation.Count];
+        return (Evaluation.Evaluate(g, _validation, _norm, cancel: _o.Cancel, hits: verdicts).AccuracyPercent, verdicts);
+    }
+
+    /// <summary>
+    /// A candidate's validation accuracy and the points held back from the allowed drop for it: the safety margin's
+    /// number of standard errors of its drop paired with the original's verdicts (0 with a custom metric).
+    /// </summary>
+    private (double Accuracy, double Margin) MeasureCandidate(Graph.Graph g)
+    {
+        var (accuracy, verdicts) = MeasureValidation(g);
+        if (verdicts is null || _originalVerdicts is null) return (accuracy, 0);
+        return (accuracy, _c.SafetyMargin * PairedDrop.Of(_originalVerdicts, verdicts).StandardError);
+    }
+
+    /// <summary>Whether a measured <paramref name="drop"/> with its <paramref name="margin"/> is within the allowed drop.</summary>
+    private bool Within(double drop, double margin) => drop + margin <= _c.MaxAccuracyDrop;
+
+    /// <summary>
+    /// The drop the planners aim under: the allowed one less the margin of the latest measurement (none before the
+    /// first), at least 0.05 points.
+    /// </summary>
+    private double Aim => Math.Max(_c.MaxAccuracyDrop - LatestMargin, 0.05);
+
+    private double LatestMargin => _state?.History.LastOrDefault(h => h.Measured)?.Margin ?? 0;
 
     private ModelMetrics Metrics(Graph.Graph g, double validationAccuracy)
     {
@@ -209,7 +246,7 @@ internal sealed partial class ConductorRun
     private double SensitivitySum(IReadOnlyDictionary<string, int> ranks) =>
         Optimised.Sum(l => l.DropAt(l.IndexOf(ranks[l.Name])));
 
-    private double Energy(double costRatio, double drop) => costRatio + Penalty * Math.Max(0, drop - _c.MaxAccuracyDrop);
+    private double Energy(double costRatio, double drop, double margin) => costRatio + Penalty * Math.Max(0, drop + margin - _c.MaxAccuracyDrop);
 
     /// <summary>How measured drops after fine-tuning relate to the summed no-training sensitivity (least squares through 0).</summary>
     private double Alpha()
@@ -372,14 +409,18 @@ internal sealed partial class ConductorRun
         var result = State.Stage2 ?? State.Stage1!;
         var unmet = new List<string>();
         double drop = State.Original!.ValidationAccuracy - result.ValidationAccuracy;
-        if (drop > _c.MaxAccuracyDrop + 1e-9)
-            unmet.Add($"accuracy drop ≤ {_c.MaxAccuracyDrop} points: the best model found loses {drop:F2} points on validation");
+        double margin = State.ResultMargin;
+        if (drop + margin > _c.MaxAccuracyDrop + 1e-9)
+            unmet.Add(margin > 0
+                ? $"accuracy drop ≤ {_c.MaxAccuracyDrop} points: the best model found loses {drop:F2} points on validation, {drop + margin:F2} with the safety margin ({_c.SafetyMargin:G3} standard errors of that drop)"
+                : $"accuracy drop ≤ {_c.MaxAccuracyDrop} points: the best model found loses {drop:F2} points on validation");
         if (_c.TargetSizeMb is double s && result.SizeMb > s) unmet.Add($"target size {s} MB: reached {result.SizeMb:G4} MB");
         if (_c.TargetMacs is long m && result.Macs > m) unmet.Add($"target MACs {m}: reached {result.Macs}");
         if (_c.TargetLatencyMs is double lat && result.LatencyMs > lat) unmet.Add($"target latency {lat} ms: reached {result.LatencyMs:G4} ms");
         var report = new OptimizationReport
         {
             Model = State.Model, Dataset = State.Dataset, Constraints = _c, Original = State.Original!, Stage1 = State.Stage1, Stage2 = State.Stage2,
+            ValidationMargin = margin,
             Layers = rows, StageSeconds = new Dictionary<string, double>(State.StageSeconds), Seconds = State.TotalSeconds, Unmet = unmet,
             MeasuredStates = State.History.Count(h => h.Measured), Notes = [.. State.Notes],
         };

@@ -20,7 +20,7 @@ public sealed class ConstraintException : ShrinkException
 
 /// <summary>
 /// What the user asks of <c>shrink optimize</c>: the largest accuracy drop allowed (percentage points, judged on the
-/// validation split during the search; the test-split figure is reported), the objective, optional targets (the search
+/// validation split during the search, less a safety margin; the test-split figure is reported), the objective, optional targets (the search
 /// stops once one is reached), the level (1 = Stage 1 only, 2 = both stages, 3 = longer annealing and fine-tuning), an
 /// optional wall-time budget, the seed, and a dry run (the whole pipeline on a sliver of the work).
 /// </summary>
@@ -28,6 +28,13 @@ public sealed record Constraints
 {
     /// <summary>Largest accuracy drop allowed, in percentage points (1 = one point of top-1 accuracy).</summary>
     public double MaxAccuracyDrop { get; init; } = 1;
+    /// <summary>
+    /// Standard errors of a model's paired validation drop held back from <see cref="MaxAccuracyDrop"/>: a model counts
+    /// as within the drop when drop + margin × its standard error is. The search measures many models on the same
+    /// validation images and keeps those that read best there, so without a margin it spends accuracy that is only
+    /// noise, and the test split shows it. 0 judges the drop as measured. Custom metrics (no per-image verdicts) get no margin.
+    /// </summary>
+    public double SafetyMargin { get; init; } = 1;
     public Objective Objective { get; init; } = Objective.Size;
     public double? TargetSizeMb { get; init; }
     public long? TargetMacs { get; init; }
@@ -44,6 +51,8 @@ public sealed record Constraints
             throw new ConstraintException($"--max-accuracy-drop must be a finite number of percentage points ≥ 0, got {MaxAccuracyDrop}.");
         if (MaxAccuracyDrop >= 100)
             throw new ConstraintException($"--max-accuracy-drop {MaxAccuracyDrop} allows losing all accuracy; give a drop below 100 points (e.g. 1).");
+        if (!double.IsFinite(SafetyMargin) || SafetyMargin < 0 || SafetyMargin > 10)
+            throw new ConstraintException($"--safety-margin must be a number of standard errors from 0 to 10, got {SafetyMargin}.");
         if (Level is < 1 or > 3) throw new ConstraintException($"--level must be 1, 2 or 3, got {Level}.");
         if (TargetSizeMb is double s && !(s > 0 && double.IsFinite(s))) throw new ConstraintException($"--target-size-mb must be positive, got {s}.");
         if (TargetMacs is long m && m <= 0) throw new ConstraintException($"--target-macs must be positive, got {m}.");

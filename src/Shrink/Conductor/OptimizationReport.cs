@@ -47,6 +47,8 @@ public sealed record OptimizationReport
     /// <summary>Constraints that could not be met (empty when all were).</summary>
     public IReadOnlyList<string> Unmet { get; init; } = [];
     public int MeasuredStates { get; init; }
+    /// <summary>Points the result's validation drop was charged on top of itself (the safety margin, see <see cref="Constraints.SafetyMargin"/>).</summary>
+    public double ValidationMargin { get; init; }
     /// <summary>What the run cut short or skipped (e.g. for the time budget).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
@@ -73,6 +75,7 @@ public sealed record OptimizationReport
         {
             ["accuracy_change"] = Math.Round(Result.TestAccuracy - Original.TestAccuracy, 4),
             ["validation_accuracy_change"] = Math.Round(Result.ValidationAccuracy - Original.ValidationAccuracy, 4),
+            ["validation_margin"] = Math.Round(ValidationMargin, 4),
             ["size"] = Math.Round(SizeRatio, 4),
             ["macs"] = Math.Round(MacsRatio, 4),
             ["params"] = Math.Round((double)Original.Params / Math.Max(1, Result.Params), 4),
@@ -82,6 +85,7 @@ public sealed record OptimizationReport
         o["constraints"] = new JsonObject
         {
             ["max_accuracy_drop"] = Constraints.MaxAccuracyDrop,
+            ["safety_margin"] = Constraints.SafetyMargin,
             ["objective"] = Constraints.Objective.ToString().ToLowerInvariant(),
             ["target_size_mb"] = Constraints.TargetSizeMb,
             ["target_macs"] = Constraints.TargetMacs,
@@ -116,7 +120,7 @@ public sealed record OptimizationReport
         sb.AppendLine();
         var parts = new List<string>
         {
-            FormattableString.Invariant($"Constraints: accuracy drop ≤ {Constraints.MaxAccuracyDrop} points (validation)"),
+            FormattableString.Invariant($"Constraints: accuracy drop ≤ {Constraints.MaxAccuracyDrop} points (validation{(Constraints.SafetyMargin > 0 ? $", counting {Constraints.SafetyMargin:G3} standard error(s) of the drop against it" : "")})"),
             $"objective {Constraints.Objective.ToString().ToLowerInvariant()}",
             FormattableString.Invariant($"level {Constraints.Level}"),
         };
@@ -131,6 +135,11 @@ public sealed record OptimizationReport
         sb.AppendLine();
         sb.AppendLine(Unmet.Count == 0 ? "All constraints met." : $"**Not met:** {string.Join("; ", Unmet)}.");
         sb.AppendLine();
+        if (ValidationMargin > 0)
+        {
+            sb.AppendLine(c, $"Validation drop {ValidationDrop:F2} + safety margin {ValidationMargin:F2} = {ValidationDrop + ValidationMargin:F2} points (allowed {Constraints.MaxAccuracyDrop}).");
+            sb.AppendLine();
+        }
         if (Notes.Count > 0)
         {
             foreach (string n in Notes) sb.AppendLine(c, $"- Note: {n}");

@@ -22,6 +22,8 @@ public sealed record StateRecord
     public long Macs { get; init; }
     public double Accuracy { get; init; }
     public double Drop { get; init; }
+    /// <summary>Points held back from the allowed drop for this measurement (<see cref="Constraints.SafetyMargin"/> × its paired standard error).</summary>
+    public double Margin { get; init; }
     public bool Accepted { get; init; }
     public string Note { get; init; } = "";
 
@@ -46,7 +48,9 @@ public sealed class RunState
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
-    public int Version { get; set; } = 1;
+    /// <summary>2 since the safety margin; a version-1 run (checkpointed without one) resumes with a margin of 0.</summary>
+    public int Version { get; set; } = CurrentVersion;
+    public const int CurrentVersion = 2;
     public string Model { get; set; } = "";
     public string Dataset { get; set; } = "";
     /// <summary>The folder the data set was read from (resume reloads it from there when no data set is given).</summary>
@@ -57,6 +61,8 @@ public sealed class RunState
     public int Step { get; set; }
     public List<LayerChoice> Layers { get; set; } = [];
     public ModelMetrics? Original { get; set; }
+    /// <summary>Which validation images the original classifies right (<see cref="PackVerdicts"/>); null with a custom metric.</summary>
+    public string? OriginalVerdicts { get; set; }
     public ModelMetrics? Stage1 { get; set; }
     public ModelMetrics? Stage2 { get; set; }
     public bool Stage1Met { get; set; }
@@ -67,6 +73,8 @@ public sealed class RunState
     public StateRecord? Best { get; set; }
     public string? BestModel { get; set; }
     public List<StateRecord> History { get; set; } = [];
+    /// <summary>The safety margin (points) of the result's validation drop.</summary>
+    public double ResultMargin { get; set; }
     public Dictionary<string, double> StageSeconds { get; set; } = [];
     public int FileCounter { get; set; }
     /// <summary>The ranks Stage 1 ended with (the report shows them beside the final ones).</summary>
@@ -76,6 +84,25 @@ public sealed class RunState
     public double FineTuneSeconds { get; set; }
     /// <summary>What the run had to cut short or skip (time budget), for the report.</summary>
     public List<string> Notes { get; set; } = [];
+
+    /// <summary>Per-image verdicts as base64 of their bits (little-endian within each byte).</summary>
+    public static string PackVerdicts(ReadOnlySpan<bool> verdicts)
+    {
+        var bytes = new byte[(verdicts.Length + 7) / 8];
+        for (int i = 0; i < verdicts.Length; i++)
+            if (verdicts[i]) bytes[i >> 3] |= (byte)(1 << (i & 7));
+        return Convert.ToBase64String(bytes);
+    }
+
+    public static bool[] UnpackVerdicts(string packed, int count)
+    {
+        var bytes = Convert.FromBase64String(packed);
+        if (bytes.Length != (count + 7) / 8)
+            throw new Graph.ShrinkException($"The run state holds verdicts for {bytes.Length * 8} images, not the {count} validation images of the run; it cannot continue.");
+        var verdicts = new bool[count];
+        for (int i = 0; i < count; i++) verdicts[i] = (bytes[i >> 3] >> (i & 7) & 1) != 0;
+        return verdicts;
+    }
 
     public int Measurements(string stage) => History.Count(h => h.Stage == stage && h.Measured);
 
@@ -94,8 +121,10 @@ public sealed class RunState
             throw new Graph.ShrinkException($"'{directory}' holds no run to resume ({FileName} not found); start one with --out {directory}.");
         try
         {
-            return JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json)
+            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json)
                 ?? throw new Graph.ShrinkException($"'{path}' is empty.");
+            if (state.Version < 2) state.Constraints = state.Constraints with { SafetyMargin = 0 };
+            return state;
         }
         catch (JsonException e)
         {

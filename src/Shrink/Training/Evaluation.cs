@@ -15,23 +15,28 @@ public static class Evaluation
 {
     /// <summary>
     /// Runs <paramref name="graph"/> in evaluation mode over <paramref name="data"/> (z-normalised with
-    /// <paramref name="normalization"/>), optionally only its first <paramref name="maxSamples"/> samples.
+    /// <paramref name="normalization"/>), optionally only its first <paramref name="maxSamples"/> samples. When
+    /// <paramref name="hits"/> is given (one slot per sample evaluated), it receives each sample's top-1 verdict in data order.
     /// </summary>
     public static EvalResult Evaluate(Graph.Graph graph, Dataset data, Normalization normalization, int batchSize = 256,
-        int? maxSamples = null, CancellationToken cancel = default)
+        int? maxSamples = null, bool[]? hits = null, CancellationToken cancel = default)
     {
         CheckFits(graph, data);
         var executor = new Executor(graph);
         var loss = new CrossEntropyLoss();
         int count = maxSamples is int m ? Math.Min(m, data.Count) : data.Count;
+        if (hits is not null && hits.Length != count)
+            throw new ArgumentException($"{hits.Length} verdict slots for {count} samples.", nameof(hits));
         var loader = new DataLoader(data, Enumerable.Range(0, count).ToArray(), DataLoaderOptions.Evaluation(batchSize, normalization));
         long correct = 0;
+        int done = 0;
         double lossSum = 0;
         foreach (var batch in loader.Epoch(0))
         {
             cancel.ThrowIfCancellationRequested();
             using var logits = executor.Run(batch.Images);
-            correct += Metrics.CorrectTop1(logits, batch.Labels);
+            correct += hits is null ? Metrics.CorrectTop1(logits, batch.Labels) : Metrics.CorrectTop1(logits, batch.Labels, hits.AsSpan(done, batch.Count));
+            done += batch.Count;
             lossSum += loss.Compute(logits, Targets.FromLabels(batch.Labels), null) * batch.Count;
         }
         return new EvalResult(count == 0 ? 0 : (double)correct / count, count == 0 ? 0 : lossSum / count, count);

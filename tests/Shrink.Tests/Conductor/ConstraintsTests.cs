@@ -21,6 +21,8 @@ public class ConstraintsTests
         Assert.Contains("--target-size-mb", Assert.Throws<ConstraintException>(() => new Constraints { TargetSizeMb = -2 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("--target-macs", Assert.Throws<ConstraintException>(() => new Constraints { TargetMacs = 0 }.Validate()).Message, StringComparison.Ordinal);
         Assert.Contains("--time-budget", Assert.Throws<ConstraintException>(() => new Constraints { TimeBudget = TimeSpan.Zero }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--safety-margin", Assert.Throws<ConstraintException>(() => new Constraints { SafetyMargin = -0.5 }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Contains("--safety-margin", Assert.Throws<ConstraintException>(() => new Constraints { SafetyMargin = double.PositiveInfinity }.Validate()).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -205,6 +205,10 @@ public class LossTests
         Assert.Equal(3, Metrics.CorrectTop1(x, [1, 0, 2, 0, 0]));
         Assert.Equal(0, Metrics.CorrectTop1(x, [0, 2, 1, 1, 1]));
         Assert.Equal(1, Metrics.CorrectTop1(x, [0, 2, 1, 1, 2]));
+        var hits = new bool[5];
+        Assert.Equal(3, Metrics.CorrectTop1(x, [1, 0, 2, 0, 0], hits));
+        Assert.Equal([true, true, true, false, false], hits);
+        Assert.Throws<ArgumentException>(() => Metrics.CorrectTop1(x, [1, 0, 2, 0, 0], new bool[4]));
         Assert.Contains("label 3 of batch item 0", Assert.Throws<ArgumentException>(() => Metrics.CorrectTop1(x, [3, 0, 0, 0, 0])).Message);
         Assert.Throws<ShapeMismatchException>(() => Metrics.CorrectTop1(x, [0]));
         Assert.Throws<ShapeMismatchException>(() => Metrics.CorrectTop1(new Tensor(new Shape(3)), [0, 0, 0]));
