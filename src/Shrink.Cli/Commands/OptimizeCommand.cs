@@ -21,7 +21,7 @@ public static class OptimizeCommand
             Description = "Standard errors of the measured validation drop counted against --max-accuracy-drop (0: the drop as measured)",
             DefaultValueFactory = _ => 1,
         };
-        var objective = new Option<string>("--objective") { Description = "size, macs or latency", DefaultValueFactory = _ => "size" };
+        var objective = new Option<string>("--objective") { Description = "size, macs, size+macs (the mean of both ratios) or latency", DefaultValueFactory = _ => "size" };
         var size = new Option<double?>("--target-size-mb") { Description = "Stop once the model is this small (MB)" };
         var macs = new Option<long?>("--target-macs") { Description = "Stop once the model needs this few MACs per sample" };
         var latency = new Option<double?>("--target-latency-ms") { Description = "Stop once batch-1 latency is this low (ms)" };
@@ -74,7 +74,8 @@ public static class OptimizeCommand
                     "size" => Objective.Size,
                     "macs" => Objective.Macs,
                     "latency" => Objective.Latency,
-                    _ => throw new ConstraintException($"--objective must be size, macs or latency, got '{a.Objective}'."),
+                    "size+macs" => Objective.SizeAndMacs,
+                    _ => throw new ConstraintException($"--objective must be size, macs, size+macs or latency, got '{a.Objective}'."),
                 },
                 TargetSizeMb = a.TargetSizeMb,
                 TargetMacs = a.TargetMacs,

@@ -24,8 +24,6 @@ internal sealed partial class ConductorRun
     {
         var layers = Optimised.ToList();
         var idx = layers.ToDictionary(l => l.Name, l => l.IndexOf(ranks[l.Name]));
-        bool size = _c.Objective == Objective.Size;
-        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
         while (true)
         {
             double sum = layers.Sum(l => l.DropAt(idx[l.Name]));
@@ -37,7 +35,7 @@ internal sealed partial class ConductorRun
                 if (i == 0) continue;
                 double extra = l.DropAt(i - 1) - l.DropAt(i);
                 if (sum + extra > allowance) continue;
-                double score = (Cost(l, i) - Cost(l, i - 1)) / (Math.Max(0, extra) + 0.01);
+                double score = (LayerCost(l, i) - LayerCost(l, i - 1)) / (Math.Max(0, extra) + 0.01);
                 if (score > bestScore)
                 {
                     bestScore = score;
@@ -73,8 +71,6 @@ internal sealed partial class ConductorRun
         var layers = Optimised.ToList();
         var idx = layers.ToDictionary(l => l.Name, l => l.IndexOf(ranks[l.Name]));
         double target = 0.9 * Aim / Alpha();
-        bool size = _c.Objective == Objective.Size;
-        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
         for (int moved = 0; ; moved++)
         {
             if (moved > 0 && layers.Sum(l => l.DropAt(idx[l.Name])) <= target) break;
@@ -85,7 +81,7 @@ internal sealed partial class ConductorRun
                 int i = idx[l.Name];
                 if (i >= l.Top) continue;
                 double gain = l.DropAt(i) - l.DropAt(i + 1);
-                double score = (gain + 1e-3) / Math.Max(1, Cost(l, i + 1) - Cost(l, i));
+                double score = (gain + 1e-3) / Math.Max(1e-12, LayerCost(l, i + 1) - LayerCost(l, i));
                 if (score > bestScore)
                 {
                     bestScore = score;
@@ -197,16 +193,7 @@ internal sealed partial class ConductorRun
     /// </summary>
     private double[] ProposalWeights(List<LayerChoice> layers, IReadOnlyDictionary<string, int> ranks)
     {
-        bool size = _c.Objective == Objective.Size;
-        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
-        var w = layers.Select(l =>
-        {
-            int i = l.IndexOf(ranks[l.Name]);
-            var d = new List<double>();
-            if (i > 0) d.Add(Math.Abs(Cost(l, i) - Cost(l, i - 1)));
-            if (i < l.Top) d.Add(Math.Abs(Cost(l, i + 1) - Cost(l, i)));
-            return d.Count == 0 ? 0 : d.Average();
-        }).ToArray();
+        var w = layers.Select(l => NotchCost(l, l.IndexOf(ranks[l.Name])) ?? 0).ToArray();
         double floor = 0.1 * (w.Length == 0 ? 0 : w.Average());
         return w.Select(x => Math.Max(x, floor)).ToArray();
     }
@@ -214,19 +201,24 @@ internal sealed partial class ConductorRun
     /// <summary>Mean change of the cost ratio (closed form; MACs for latency) when one layer moves one notch from <paramref name="ranks"/>.</summary>
     private double NotchCost(IReadOnlyDictionary<string, int> ranks)
     {
-        var o = State.Original!;
-        bool size = _c.Objective == Objective.Size;
-        double total = Math.Max(1, size ? o.Params : o.Macs);
-        double Cost(LayerChoice l, int i) => size ? l.FactoredParams(l.Ladder[i]) : l.FactoredMacs(l.Ladder[i]);
         var changes = new List<double>();
         foreach (var l in Optimised)
         {
             if (!ranks.TryGetValue(l.Name, out int rank)) continue;
             int i = l.IndexOf(rank);
-            if (i > 0) changes.Add(Math.Abs(Cost(l, i) - Cost(l, i - 1)) / total);
-            if (i < l.Top) changes.Add(Math.Abs(Cost(l, i + 1) - Cost(l, i)) / total);
+            if (i > 0) changes.Add(Math.Abs(LayerCost(l, i) - LayerCost(l, i - 1)));
+            if (i < l.Top) changes.Add(Math.Abs(LayerCost(l, i + 1) - LayerCost(l, i)));
         }
         return changes.Count == 0 ? 0 : changes.Average();
+    }
+
+    /// <summary>Mean change of the cost ratio when <paramref name="l"/> moves one notch from ladder index <paramref name="i"/> (null when it cannot move).</summary>
+    private double? NotchCost(LayerChoice l, int i)
+    {
+        var d = new List<double>();
+        if (i > 0) d.Add(Math.Abs(LayerCost(l, i) - LayerCost(l, i - 1)));
+        if (i < l.Top) d.Add(Math.Abs(LayerCost(l, i + 1) - LayerCost(l, i)));
+        return d.Count == 0 ? null : d.Average();
     }
 
     private void Stage2Step()

@@ -228,19 +228,32 @@ internal sealed partial class ConductorRun
         {
             Objective.Size => (double)g.ParameterCount / Math.Max(1, o.Params),
             Objective.Macs => (double)Profiler.Profile(g).MacsPerSample / Math.Max(1, o.Macs),
+            Objective.SizeAndMacs => ((double)g.ParameterCount / Math.Max(1, o.Params) + (double)Profiler.Profile(g).MacsPerSample / Math.Max(1, o.Macs)) / 2,
             _ => Profiler.MeasureLatency(g, g.Inputs[0].Shape.WithBatch(1), Math.Max(5, _budget.LatencyRuns)).MedianMs / Math.Max(1e-9, o.LatencyMs),
         };
     }
 
     /// <summary>Closed-form cost ratio of <paramref name="ranks"/> (latency is predicted from MACs).</summary>
-    private double PredictedCostRatio(IReadOnlyDictionary<string, int> ranks)
+    private double PredictedCostRatio(IReadOnlyDictionary<string, int> ranks) =>
+        1 - Optimised.Sum(l => LayerCost(l, l.Top + 1) - LayerCost(l, l.IndexOf(ranks[l.Name])));
+
+    /// <summary>
+    /// What layer <paramref name="l"/> costs under the objective at ladder index <paramref name="i"/> (<c>Top + 1</c>: the
+    /// original layer), as a fraction of the original model's total: its parameters for size, its MACs for MACs and for
+    /// latency (predicted from MACs), the mean of the two fractions for size+macs. Additive over layers.
+    /// </summary>
+    private double LayerCost(LayerChoice l, int i)
     {
         var o = State.Original!;
-        bool size = _c.Objective == Objective.Size;
-        double total = size ? o.Params : o.Macs, saved = 0;
-        foreach (var l in Optimised)
-            saved += size ? l.Params - l.FactoredParams(ranks[l.Name]) : l.Macs - l.FactoredMacs(ranks[l.Name]);
-        return (total - saved) / Math.Max(1, total);
+        bool original = i > l.Top;
+        double p = (original ? l.Params : l.FactoredParams(l.Ladder[i])) / (double)Math.Max(1, o.Params);
+        double m = (original ? l.Macs : l.FactoredMacs(l.Ladder[i])) / (double)Math.Max(1, o.Macs);
+        return _c.Objective switch
+        {
+            Objective.Size => p,
+            Objective.SizeAndMacs => (p + m) / 2,
+            _ => m,
+        };
     }
 
     private double SensitivitySum(IReadOnlyDictionary<string, int> ranks) =>

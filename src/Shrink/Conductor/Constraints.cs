@@ -2,12 +2,17 @@ using Shrink.Graph;
 
 namespace Shrink.Conductor;
 
-/// <summary>What the optimised model is made smaller in: stored size, MACs per sample, or measured batch-1 latency.</summary>
+/// <summary>
+/// What the optimised model is made smaller in: stored size, MACs per sample, measured batch-1 latency, or size and MACs
+/// together (the mean of the two ratios to the original: it keeps taking from whichever is further from its floor, so
+/// neither the layers holding the parameters nor those doing the arithmetic are left untouched).
+/// </summary>
 public enum Objective
 {
     Size,
     Macs,
     Latency,
+    SizeAndMacs,
 }
 
 /// <summary>Thrown before any work when constraints are impossible or contradict each other.</summary>
@@ -36,6 +41,8 @@ public sealed record Constraints
     /// </summary>
     public double SafetyMargin { get; init; } = 1;
     public Objective Objective { get; init; } = Objective.Size;
+    /// <summary>The objective as <c>--objective</c> spells it.</summary>
+    public string ObjectiveName => Objective == Objective.SizeAndMacs ? "size+macs" : Objective.ToString().ToLowerInvariant();
     public double? TargetSizeMb { get; init; }
     public long? TargetMacs { get; init; }
     public double? TargetLatencyMs { get; init; }

@@ -86,7 +86,7 @@ public sealed record OptimizationReport
         {
             ["max_accuracy_drop"] = Constraints.MaxAccuracyDrop,
             ["safety_margin"] = Constraints.SafetyMargin,
-            ["objective"] = Constraints.Objective.ToString().ToLowerInvariant(),
+            ["objective"] = Constraints.ObjectiveName,
             ["target_size_mb"] = Constraints.TargetSizeMb,
             ["target_macs"] = Constraints.TargetMacs,
             ["target_latency_ms"] = Constraints.TargetLatencyMs,
@@ -121,7 +121,7 @@ public sealed record OptimizationReport
         var parts = new List<string>
         {
             FormattableString.Invariant($"Constraints: accuracy drop ≤ {Constraints.MaxAccuracyDrop} points (validation{(Constraints.SafetyMargin > 0 ? $", counting {Constraints.SafetyMargin:G3} standard error(s) of the drop against it" : "")})"),
-            $"objective {Constraints.Objective.ToString().ToLowerInvariant()}",
+            $"objective {Constraints.ObjectiveName}",
             FormattableString.Invariant($"level {Constraints.Level}"),
         };
         if (Constraints.TargetSizeMb is double s) parts.Add(FormattableString.Invariant($"target size {s} MB"));
