@@ -199,26 +199,17 @@ internal sealed partial class ConductorRun
     }
 
     /// <summary>Mean change of the cost ratio (closed form; MACs for latency) when one layer moves one notch from <paramref name="ranks"/>.</summary>
-    private double NotchCost(IReadOnlyDictionary<string, int> ranks)
-    {
-        var changes = new List<double>();
-        foreach (var l in Optimised)
-        {
-            if (!ranks.TryGetValue(l.Name, out int rank)) continue;
-            int i = l.IndexOf(rank);
-            if (i > 0) changes.Add(Math.Abs(LayerCost(l, i) - LayerCost(l, i - 1)));
-            if (i < l.Top) changes.Add(Math.Abs(LayerCost(l, i + 1) - LayerCost(l, i)));
-        }
-        return changes.Count == 0 ? 0 : changes.Average();
-    }
+    private double NotchCost(IReadOnlyDictionary<string, int> ranks) =>
+        Optimised.Where(l => ranks.ContainsKey(l.Name)).SelectMany(l => NotchChanges(l, l.IndexOf(ranks[l.Name]))).DefaultIfEmpty(0).Average();
 
     /// <summary>Mean change of the cost ratio when <paramref name="l"/> moves one notch from ladder index <paramref name="i"/> (null when it cannot move).</summary>
-    private double? NotchCost(LayerChoice l, int i)
+    private double? NotchCost(LayerChoice l, int i) => NotchChanges(l, i).ToList() is { Count: > 0 } d ? d.Average() : null;
+
+    /// <summary>The cost-ratio changes of <paramref name="l"/>'s notch down and notch up from ladder index <paramref name="i"/> (those that exist).</summary>
+    private IEnumerable<double> NotchChanges(LayerChoice l, int i)
     {
-        var d = new List<double>();
-        if (i > 0) d.Add(Math.Abs(LayerCost(l, i) - LayerCost(l, i - 1)));
-        if (i < l.Top) d.Add(Math.Abs(LayerCost(l, i + 1) - LayerCost(l, i)));
-        return d.Count == 0 ? null : d.Average();
+        if (i > 0) yield return Math.Abs(LayerCost(l, i) - LayerCost(l, i - 1));
+        if (i < l.Top) yield return Math.Abs(LayerCost(l, i + 1) - LayerCost(l, i));
     }
 
     private void Stage2Step()
