@@ -81,7 +81,7 @@ public static class OptimizeCommand
                 TargetMacs = a.TargetMacs,
                 TargetLatencyMs = a.TargetLatencyMs,
                 Level = a.Level,
-                TimeBudget = a.TimeBudget is null ? null : Constraints.ParseDuration(a.TimeBudget),
+                TimeBudget = a.TimeBudget is null ? null : Options.ParseDuration(a.TimeBudget, "--time-budget"),
                 Seed = a.Seed,
                 DryRun = a.DryRun,
             };

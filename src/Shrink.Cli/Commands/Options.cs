@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using Shrink.Graph;
 
 namespace Shrink.Cli.Commands;
 
@@ -21,6 +23,40 @@ public static class Options
         new("--batch-size", "-b") { Description = "Batch size", DefaultValueFactory = _ => defaultValue };
 
     public static Option<int> Seed() => new("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
+
+    /// <summary>
+    /// Parses the duration given to <paramref name="option"/>: "90m", "2h", "1h30m", "45s" or "600" (seconds). It must
+    /// be positive; anything else is a <see cref="ShrinkException"/> naming the option and the value.
+    /// </summary>
+    public static TimeSpan ParseDuration(string text, string option)
+    {
+        string t = text.Trim().ToLowerInvariant();
+        if (t.Length == 0) throw new ShrinkException($"{option} needs a duration, e.g. 90m, 2h, 1h30m or 45s.");
+        if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double plain))
+            return Positive(plain, text, option);
+        double seconds = 0;
+        int i = 0;
+        while (i < t.Length)
+        {
+            int start = i;
+            while (i < t.Length && (char.IsDigit(t[i]) || t[i] == '.')) i++;
+            if (start == i || i == t.Length || !double.TryParse(t[start..i], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                throw new ShrinkException($"Cannot read the duration '{text}' given to {option}; write e.g. 90m, 2h, 1h30m or 45s.");
+            seconds += t[i++] switch
+            {
+                'h' => v * 3600,
+                'm' => v * 60,
+                's' => v,
+                _ => throw new ShrinkException($"Cannot read the duration '{text}' given to {option}; units are h, m and s (e.g. 1h30m)."),
+            };
+        }
+        return Positive(seconds, text, option);
+    }
+
+    private static TimeSpan Positive(double seconds, string text, string option) =>
+        !(seconds > 0) ? throw new ShrinkException($"{option} must be positive, got '{text}'.")
+        : seconds >= TimeSpan.MaxValue.TotalSeconds ? throw new ShrinkException($"{option} is too long: '{text}'.")
+        : TimeSpan.FromSeconds(seconds);
 
     /// <summary>Ctrl-C cancels the token (once); a second Ctrl-C kills the process as usual.</summary>
     public static CancellationToken CancelOnCtrlC()

@@ -11,8 +11,9 @@ namespace Shrink.Cli.Commands;
 
 /// <summary>
 /// <c>shrink train</c>: train (or fine-tune) a model on a data set; the best validation epoch is written as ONNX. A zoo
-/// name trains with its recipe (<see cref="Recipes.For"/>); explicit flags override the recipe. With --out, every epoch
-/// is checkpointed in "&lt;out&gt;.ckpt/" and --resume continues from the last completed one.
+/// name trains with its recipe (<see cref="Recipes.For"/>); explicit flags override the recipe. With --out, every epoch,
+/// and a step every --checkpoint-every (10 minutes) inside one, is checkpointed in "&lt;out&gt;.ckpt/"; --resume
+/// continues from the last checkpoint.
 /// </summary>
 public static class TrainCommand
 {
@@ -80,10 +81,12 @@ public static class TrainCommand
                 if (outPath is not null && File.Exists(outPath)) Console.Error.WriteLine($"The best model so far is in {outPath}.");
                 Console.Error.WriteLine($"Resume with: {resumeCommand ?? "the same command plus --resume"}");
             }
-            else Console.Error.WriteLine("Give --out to checkpoint every epoch and make a run resumable.");
+            else Console.Error.WriteLine("Give --out to checkpoint the run and make it resumable.");
             return CliErrors.Interrupted;
         }
-        if (result.ResumedEpochs > 0)
+        if (result.ResumedStep > 0)
+            output.Line($"Resumed in epoch {result.ResumedEpochs + 1} of {options.Epochs} after step {result.ResumedStep} from '{options.CheckpointDirectory}'.");
+        else if (result.ResumedEpochs > 0)
             output.Line($"Resumed after epoch {result.ResumedEpochs} of {options.Epochs} from '{options.CheckpointDirectory}'.");
         // A resumed run whose best epoch came from the checkpoint has not written --out in this session.
         if (outPath is not null && !File.Exists(outPath)) OnnxModel.Save(graph, outPath);
@@ -98,6 +101,7 @@ public static class TrainCommand
         o["best_epoch"] = result.BestEpoch;
         o["epochs"] = result.Epochs.Count;
         o["resumed_epochs"] = result.ResumedEpochs;
+        o["resumed_step"] = result.ResumedStep;
         o["seconds"] = Math.Round(result.Seconds, 2);
         if (outPath is not null)
         {
@@ -116,13 +120,18 @@ public sealed class TrainFlags
     public Option<int?> BatchSize { get; } = new("--batch-size", "-b") { Description = "Batch size (default: the recipe's, else 64)" };
     public Option<float?> Lr { get; } = new("--lr") { Description = "Peak learning rate (default: the recipe's, else 0.1)" };
     public Option<int> Seed { get; } = Commands.Options.Seed();
-    public Option<string?> Out { get; } = new("--out", "-o") { Description = "Where to write the best model (.onnx); each epoch is checkpointed in <out>.ckpt/" };
-    public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the checkpoint in <out>.ckpt/ (same options and seed give the same result)" };
+    public Option<string?> Out { get; } = new("--out", "-o") { Description = "Where to write the best model (.onnx); the run is checkpointed in <out>.ckpt/" };
+    public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the checkpoint in <out>.ckpt/, mid-epoch too (same options and seed give the same result)" };
     public Option<int?> MaxSteps { get; } = new("--max-steps") { Description = "At most this many steps per epoch (quick runs)" };
+
+    public Option<string?> CheckpointEvery { get; } = new("--checkpoint-every")
+    {
+        Description = "With --out, also checkpoint inside an epoch this often, e.g. 30s, 10m, 1h (default 10m)",
+    };
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Epochs, BatchSize, Lr, Seed, Out, Resume, MaxSteps }) command.Options.Add(o);
+        foreach (var o in new Option[] { Epochs, BatchSize, Lr, Seed, Out, Resume, MaxSteps, CheckpointEvery }) command.Options.Add(o);
     }
 
     public TrainingOptions ToOptions(ParseResult r, string model, string dataset)
@@ -136,6 +145,7 @@ public sealed class TrainFlags
             Seed = r.GetValue(Seed),
             MaxStepsPerEpoch = r.GetValue(MaxSteps) ?? d.MaxStepsPerEpoch,
             Resume = r.GetValue(Resume),
+            CheckpointInterval = r.GetValue(CheckpointEvery) is { } every ? Commands.Options.ParseDuration(every, "--checkpoint-every") : d.CheckpointInterval,
         };
     }
 }

@@ -89,33 +89,4 @@ public sealed record Constraints
         if (TargetSizeMb is null && TargetMacs is null && TargetLatencyMs is null) return false;
         return (TargetSizeMb is not double s || sizeMb <= s) && (TargetMacs is not long m || macs <= m) && (TargetLatencyMs is not double l || latencyMs <= l);
     }
-
-    /// <summary>Parses a duration such as "90m", "2h", "1h30m", "45s" or "600" (seconds).</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(text);
-        string t = text.Trim().ToLowerInvariant();
-        if (double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double plain))
-            return plain > 0 ? TimeSpan.FromSeconds(plain) : throw new ConstraintException($"--time-budget must be positive, got '{text}'.");
-        double seconds = 0;
-        int i = 0;
-        bool any = false;
-        while (i < t.Length)
-        {
-            int start = i;
-            while (i < t.Length && (char.IsDigit(t[i]) || t[i] == '.')) i++;
-            if (start == i || i == t.Length) throw new ConstraintException($"Cannot read the duration '{text}'; write e.g. 90m, 2h, 1h30m or 45s.");
-            double v = double.Parse(t[start..i], System.Globalization.CultureInfo.InvariantCulture);
-            seconds += t[i++] switch
-            {
-                'h' => v * 3600,
-                'm' => v * 60,
-                's' => v,
-                _ => throw new ConstraintException($"Cannot read the duration '{text}'; units are h, m and s (e.g. 1h30m)."),
-            };
-            any = true;
-        }
-        if (!any || seconds <= 0) throw new ConstraintException($"--time-budget must be positive, got '{text}'.");
-        return TimeSpan.FromSeconds(seconds);
-    }
 }

@@ -128,18 +128,28 @@ public sealed class DataLoader
     }
 
     /// <summary>The batches of epoch <paramref name="epoch"/>. Each batch is valid until the next is requested.</summary>
-    public IEnumerable<Batch> Epoch(int epoch)
+    public IEnumerable<Batch> Epoch(int epoch) => Epoch(epoch, 0);
+
+    /// <summary>
+    /// Batches <paramref name="firstBatch"/>.. of epoch <paramref name="epoch"/>, identical to those positions of the
+    /// whole epoch (resuming a run mid-epoch). The skipped batches are not built: the order is a permutation drawn
+    /// from (seed, epoch) and each sample's augmentation is drawn from (seed, epoch, position), so nothing depends on
+    /// the batches before. <paramref name="firstBatch"/> = <see cref="BatchesPerEpoch"/> gives no batches.
+    /// </summary>
+    public IEnumerable<Batch> Epoch(int epoch, int firstBatch)
     {
+        if ((uint)firstBatch > (uint)BatchesPerEpoch)
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"The first batch must be within the epoch's {BatchesPerEpoch} batches.");
         int[] order = EpochOrder(epoch);
-        return Options.Prefetch == 0 ? Synchronous(epoch, order) : Prefetched(epoch, order);
+        return Options.Prefetch == 0 ? Synchronous(epoch, firstBatch, order) : Prefetched(epoch, firstBatch, order);
     }
 
-    private IEnumerable<Batch> Synchronous(int epoch, int[] order)
+    private IEnumerable<Batch> Synchronous(int epoch, int firstBatch, int[] order)
     {
         var slot = TakeSlot();
         try
         {
-            for (int b = 0; b < BatchesPerEpoch; b++) yield return Build(slot, epoch, b, order);
+            for (int b = firstBatch; b < BatchesPerEpoch; b++) yield return Build(slot, epoch, b, order);
         }
         finally
         {
@@ -147,7 +157,7 @@ public sealed class DataLoader
         }
     }
 
-    private IEnumerable<Batch> Prefetched(int epoch, int[] order)
+    private IEnumerable<Batch> Prefetched(int epoch, int firstBatch, int[] order)
     {
         int batches = BatchesPerEpoch;
         // The consumer holds one slot; the producer may fill up to Prefetch more ahead of it.
@@ -160,7 +170,7 @@ public sealed class DataLoader
         {
             try
             {
-                for (int b = 0; b < batches; b++)
+                for (int b = firstBatch; b < batches; b++)
                 {
                     var slot = free.Take(cancel.Token);
                     ready.Add(Build(slot, epoch, b, order), cancel.Token);

@@ -8,26 +8,45 @@ using Shrink.Tensors;
 
 namespace Shrink.Training;
 
-/// <summary>What a checkpoint's <c>state.json</c> records about a run after its last completed epoch.</summary>
+/// <summary>
+/// What a checkpoint's <c>state.json</c> records about a run: after its last completed epoch, and for a checkpoint
+/// taken inside the next epoch (<see cref="Partial"/>), how far that epoch got.
+/// </summary>
 public sealed record CheckpointState(int CompletedEpochs, int StepCount, int BestEpoch, EvalResult BestValidation,
-    string Fingerprint, int Seed, double Seconds, IReadOnlyList<EpochRecord> Epochs);
+    string Fingerprint, int Seed, double Seconds, IReadOnlyList<EpochRecord> Epochs, PartialEpoch? Partial = null);
 
 /// <summary>
-/// A training run's checkpoint folder, rewritten after every epoch:
+/// The epoch under way in a mid-epoch checkpoint: <see cref="Step"/> of its steps taken, and the running sums its
+/// record is made of (training loss × samples, correct predictions, samples, seconds), so that the resumed epoch ends
+/// with the record the uninterrupted one would have.
+/// </summary>
+public sealed record PartialEpoch(int Step, double LossSum, long Correct, long Seen, double Seconds);
+
+/// <summary>
+/// A training run's checkpoint folder, rewritten after every epoch and, in between, after a step every so often
+/// (<see cref="TrainingOptions.CheckpointInterval"/>):
 /// <list type="bullet">
-/// <item><c>model-epoch&lt;N&gt;.onnx</c>: the model after the last completed epoch N (weights and batch-norm statistics);</item>
-/// <item><c>optimizer-epoch&lt;N&gt;.npz</c>: the optimizer state (<see cref="OptimizerState.ToTensors"/>, kind in the JSON);</item>
-/// <item><c>best.onnx</c>: the best validation epoch's model;</item>
-/// <item><c>state.json</c>: epoch, step count, best validation accuracy and epoch, options fingerprint, seed, per-epoch history.</item>
+/// <item><c>model-epoch&lt;N&gt;.onnx</c>: the model after the last completed epoch N (weights and batch-norm statistics),
+/// or <c>model-epoch&lt;N&gt;-step&lt;K&gt;.onnx</c> after step K of epoch N, still under way;</item>
+/// <item><c>optimizer-epoch&lt;N&gt;.npz</c> (<c>optimizer-epoch&lt;N&gt;-step&lt;K&gt;.npz</c>): the optimizer state
+/// (<see cref="OptimizerState.ToTensors"/>, kind in the JSON);</item>
+/// <item><c>best.onnx</c>: the best validation epoch's model (written at epoch ends only);</item>
+/// <item><c>state.json</c>: epoch, step count, best validation accuracy and epoch, options fingerprint, seed, per-epoch
+/// history, and in a mid-epoch checkpoint the epoch's progress (<see cref="PartialEpoch"/>).</item>
 /// </list>
 /// Every file is written to a temporary name and renamed; <c>state.json</c> goes last and names the files it belongs
-/// to, so a run killed at any moment leaves a consistent checkpoint of the last completed epoch.
+/// to (superseded ones are deleted after it), so a run killed at any moment leaves a consistent checkpoint.
+/// <para>
+/// Version 1 of <c>state.json</c> knows only epoch ends; version 2 adds the <c>partial</c> object. Epoch-end
+/// checkpoints are still written as version 1, so builds that read only version 1 resume them; both are read.
+/// </para>
 /// </summary>
 public sealed class TrainingCheckpoint
 {
     public const string StateFile = "state.json";
     public const string BestFile = "best.onnx";
-    private const int Version = 1;
+    private const int EpochVersion = 1;
+    private const int PartialVersion = 2;
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public TrainingCheckpoint(string directory)
@@ -45,16 +64,21 @@ public sealed class TrainingCheckpoint
     /// <summary>The default checkpoint folder of a run writing <paramref name="outPath"/>: "&lt;out&gt;.ckpt" beside it.</summary>
     public static string DefaultFor(string outPath) => outPath + ".ckpt";
 
-    private static string ModelFile(int epoch) => $"model-epoch{epoch}.onnx";
-    private static string OptimizerFile(int epoch) => $"optimizer-epoch{epoch}.npz";
+    private static string Suffix(CheckpointState s) =>
+        s.Partial is { } p ? $"epoch{s.CompletedEpochs + 1}-step{p.Step}" : $"epoch{s.CompletedEpochs}";
 
-    /// <summary>Writes the checkpoint of a completed epoch (and <c>best.onnx</c> when <paramref name="isBest"/>).</summary>
+    /// <summary>
+    /// Writes the checkpoint of a completed epoch (and <c>best.onnx</c> when <paramref name="isBest"/>), or with
+    /// <see cref="CheckpointState.Partial"/> set, of a step inside the next epoch (never the best: it is not validated).
+    /// </summary>
     public void Save(Graph.Graph graph, Trainer trainer, CheckpointState state, bool isBest)
     {
+        if (isBest && state.Partial is not null)
+            throw new ArgumentException("A mid-epoch checkpoint cannot be the best: only completed epochs are validated.", nameof(isBest));
         System.IO.Directory.CreateDirectory(Directory);
-        int epoch = state.CompletedEpochs;
-        OnnxModel.Save(graph, Path.Combine(Directory, ModelFile(epoch)));
-        Npy.WriteNpz(Path.Combine(Directory, OptimizerFile(epoch)), trainer.Optimizer.Save().ToTensors());
+        string modelFile = $"model-{Suffix(state)}.onnx", optimizerFile = $"optimizer-{Suffix(state)}.npz";
+        OnnxModel.Save(graph, Path.Combine(Directory, modelFile));
+        Npy.WriteNpz(Path.Combine(Directory, optimizerFile), trainer.Optimizer.Save().ToTensors());
         if (isBest) OnnxModel.Save(graph, Path.Combine(Directory, BestFile));
 
         var epochs = new JsonArray();
@@ -67,8 +91,8 @@ public sealed class TrainingCheckpoint
             });
         var json = new JsonObject
         {
-            ["version"] = Version,
-            ["epoch"] = epoch,
+            ["version"] = state.Partial is null ? EpochVersion : PartialVersion,
+            ["epoch"] = state.CompletedEpochs,
             ["step_count"] = state.StepCount,
             ["best_epoch"] = state.BestEpoch,
             ["best_validation_accuracy"] = state.BestValidation.Accuracy,
@@ -78,17 +102,23 @@ public sealed class TrainingCheckpoint
             ["seed"] = state.Seed,
             ["seconds"] = state.Seconds,
             ["optimizer"] = trainer.Optimizer.Name,
-            ["model"] = ModelFile(epoch),
-            ["optimizer_state"] = OptimizerFile(epoch),
+            ["model"] = modelFile,
+            ["optimizer_state"] = optimizerFile,
             ["epochs"] = epochs,
         };
+        if (state.Partial is { } partial)
+            json["partial"] = new JsonObject
+            {
+                ["step"] = partial.Step, ["train_loss_sum"] = partial.LossSum, ["train_correct"] = partial.Correct,
+                ["train_seen"] = partial.Seen, ["seconds"] = partial.Seconds,
+            };
         WriteAtomically(StatePath, json.ToJsonString(Indented));
 
-        // Earlier epochs' files are superseded now that the state names this epoch's.
+        // Earlier checkpoints' files are superseded now that the state names this one's.
         foreach (var old in System.IO.Directory.EnumerateFiles(Directory, "*-epoch*.*"))
         {
             string name = Path.GetFileName(old);
-            if (name != ModelFile(epoch) && name != OptimizerFile(epoch) && (name.StartsWith("model-epoch", StringComparison.Ordinal) || name.StartsWith("optimizer-epoch", StringComparison.Ordinal)))
+            if (name != modelFile && name != optimizerFile && (name.StartsWith("model-epoch", StringComparison.Ordinal) || name.StartsWith("optimizer-epoch", StringComparison.Ordinal)))
                 try { File.Delete(old); } catch (IOException) { }
         }
     }
@@ -109,8 +139,9 @@ public sealed class TrainingCheckpoint
         }
         try
         {
-            if (root!["version"]!.GetValue<int>() != Version)
-                throw new ShrinkException($"Checkpoint '{StatePath}' has version {root["version"]}, this Shrink reads version {Version}.");
+            int version = root!["version"]!.GetValue<int>();
+            if (version is not (EpochVersion or PartialVersion))
+                throw new ShrinkException($"Checkpoint '{StatePath}' has version {version}, this Shrink reads versions {EpochVersion} and {PartialVersion}.");
             modelFile = root["model"]!.GetValue<string>();
             optimizerFile = root["optimizer_state"]!.GetValue<string>();
             optimizer = root["optimizer"]!.GetValue<string>();
@@ -118,10 +149,17 @@ public sealed class TrainingCheckpoint
                 e["train_accuracy"]!.GetValue<double>(),
                 new EvalResult(e["validation_accuracy"]!.GetValue<double>(), e["validation_loss"]!.GetValue<double>(), e["validation_count"]!.GetValue<int>()),
                 e["seconds"]!.GetValue<double>())).ToList();
+            PartialEpoch? partial = null;
+            if (version == PartialVersion)
+            {
+                var p = root["partial"]!;
+                partial = new PartialEpoch(p["step"]!.GetValue<int>(), p["train_loss_sum"]!.GetValue<double>(), p["train_correct"]!.GetValue<long>(),
+                    p["train_seen"]!.GetValue<long>(), p["seconds"]!.GetValue<double>());
+            }
             return new CheckpointState(root["epoch"]!.GetValue<int>(), root["step_count"]!.GetValue<int>(), root["best_epoch"]!.GetValue<int>(),
                 new EvalResult(root["best_validation_accuracy"]!.GetValue<double>(), root["best_validation_loss"]!.GetValue<double>(),
                     root["best_validation_count"]!.GetValue<int>()),
-                root["fingerprint"]!.GetValue<string>(), root["seed"]!.GetValue<int>(), root["seconds"]!.GetValue<double>(), epochs);
+                root["fingerprint"]!.GetValue<string>(), root["seed"]!.GetValue<int>(), root["seconds"]!.GetValue<double>(), epochs, partial);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
         {
@@ -130,7 +168,7 @@ public sealed class TrainingCheckpoint
     }
 
     /// <summary>
-    /// Loads the last completed epoch into <paramref name="graph"/> (weights by parameter name) and
+    /// Loads the checkpointed model into <paramref name="graph"/> (weights by parameter name) and
     /// <paramref name="trainer"/> (optimizer state, step count). The run's options must match the fingerprint.
     /// </summary>
     public CheckpointState Restore(Graph.Graph graph, Trainer trainer, string fingerprint)

@@ -37,21 +37,6 @@ public class ConstraintsTests
         new Constraints().ValidateAgainst(0.25, 400_000, 0.2);
     }
 
-    [Theory]
-    [InlineData("90m", 5400)]
-    [InlineData("2h", 7200)]
-    [InlineData("1h30m", 5400)]
-    [InlineData("45s", 45)]
-    [InlineData("600", 600)]
-    public void Parses_durations(string text, double seconds) => Assert.Equal(seconds, Constraints.ParseDuration(text).TotalSeconds);
-
-    [Theory]
-    [InlineData("90x")]
-    [InlineData("m")]
-    [InlineData("-5")]
-    public void Rejects_bad_durations(string text) =>
-        Assert.Contains("duration", Assert.Throws<ConstraintException>(() => Constraints.ParseDuration(text)).Message.Replace("--time-budget", "duration", StringComparison.Ordinal), StringComparison.Ordinal);
-
     [Fact]
     public void Targets_reached_only_when_all_given_are()
     {

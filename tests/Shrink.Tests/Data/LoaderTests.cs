@@ -120,6 +120,46 @@ public class LoaderTests
         AssertSame(Collect(loader, 5), Collect(loader, 5)); // buffers reused across epochs
     }
 
+    /// <summary>Resuming a run mid-epoch: batches k.. equal those of the whole epoch, and batches 0..k-1 are never built.</summary>
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(0, 3)]
+    [InlineData(2, 3)]
+    [InlineData(2, 4)] // the partial last batch alone
+    [InlineData(1, 5)] // past the last batch: nothing
+    public void Starting_at_batch_k_gives_the_rest_of_the_epoch_without_building_the_skipped_batches(int prefetch, int k)
+    {
+        var data = DataFixtures.InMemory(77, c: 3, h: 8, w: 8);
+        var aug = new Augmentation { CropPadding = 2, RandomResizedCrop = true, HorizontalFlip = true };
+        var norm = Normalization.Compute(data);
+        DataLoader Make() => new(data, new DataLoaderOptions
+            { BatchSize = 16, Seed = 11, Augmentation = aug, Normalization = norm, Prefetch = prefetch });
+        var whole = Collect(Make(), 2);
+        Assert.Equal(5, whole.Count);
+
+        var loader = Make();
+        var built = new List<int>();
+        loader.BeforeBuild = b => { lock (built) built.Add(b); };
+        var numbers = new List<int>();
+        var rest = loader.Epoch(2, k).Select(b =>
+        {
+            numbers.Add(b.Number);
+            Assert.Equal(2, b.Epoch);
+            return new Snapshot(b.Labels.ToArray(), b.Indices.ToArray(), b.Images.ToArray(), b.Images.Shape.ToArray());
+        }).ToList();
+        AssertSame(whole.Skip(k).ToList(), rest);
+        Assert.Equal(Enumerable.Range(k, 5 - k), numbers);
+        Assert.Equal(Enumerable.Range(k, 5 - k), built.Order());
+    }
+
+    [Fact]
+    public void Starting_outside_the_epoch_is_refused()
+    {
+        var loader = new DataLoader(DataFixtures.InMemory(20), new DataLoaderOptions { BatchSize = 8 });
+        Assert.Equal("firstBatch", Assert.Throws<ArgumentOutOfRangeException>(() => loader.Epoch(0, 4)).ParamName);
+        Assert.Equal("firstBatch", Assert.Throws<ArgumentOutOfRangeException>(() => loader.Epoch(0, -1)).ParamName);
+    }
+
     [Fact]
     public void Producer_exceptions_surface_on_the_consumer_and_early_exit_is_clean()
     {

@@ -17,14 +17,14 @@ public sealed class ResumeTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    private static DataSplits Small()
+    internal static DataSplits Small()
     {
         var data = DatasetCatalog.Load("fashion-mnist");
         return new DataSplits(data.Train.Subset(640, seed: 1), data.Test.Subset(100, seed: 1));
     }
 
     /// <summary>A small conv net with batch norm (running statistics must survive the checkpoint too).</summary>
-    private static Shrink.Graph.Graph TinyBnNet(int seed)
+    internal static Shrink.Graph.Graph TinyBnNet(int seed)
     {
         var b = new GraphBuilder("tinybn", seed);
         var x = b.Input(1, 28, 28);
