@@ -34,6 +34,8 @@ internal sealed partial class ConductorRun
     private Graph.Graph _original;
     private FactorCache _cache;
     private Executor? _teacher;
+    private TeacherLogits? _teacherLogits;
+    private bool _teacherTooLarge;
     /// <summary>Which validation images the original gets right (null with a custom metric): the pairs of every margin.</summary>
     private bool[]? _originalVerdicts;
     private RunState? _state;
@@ -308,6 +310,20 @@ internal sealed partial class ConductorRun
         return "fine-tune diverged even at a tenth of the learning rate; weights left as factorised";
     }
 
+    /// <summary>The original's logits on the training images, computed at the first fine-tune (null while too large to keep).</summary>
+    private TeacherLogits? TrainingLogits()
+    {
+        if (_teacherLogits is null && !_teacherTooLarge)
+        {
+            var clock = Stopwatch.StartNew();
+            _teacherLogits = TeacherLogits.TryCompute(_teacher!, _train, _norm, _original.Outputs[0].Shape[1], cancel: _o.Cancel);
+            _teacherTooLarge = _teacherLogits is null;
+            Report("teacher", 0, 0, _teacherTooLarge ? "the original's logits on the training images are too many to keep: the teacher runs with every batch"
+                : $"the original's logits on the {_train.Count} training images, kept for every fine-tune ({clock.Elapsed.TotalSeconds:F1} s)");
+        }
+        return _teacherLogits;
+    }
+
     /// <summary>Runs up to <paramref name="steps"/> steps (fewer when the run passes <paramref name="deadline"/> seconds); returns the steps done.</summary>
     private int FineTune(Graph.Graph g, int steps, int seed, float learningRate, double? deadline)
     {
@@ -322,13 +338,14 @@ internal sealed partial class ConductorRun
         {
             BatchSize = _budget.BatchSize, Shuffle = true, Seed = seed, DropLast = _train.Count >= 2 * _budget.BatchSize, Normalization = _norm,
         });
+        var table = TrainingLogits();
         int done = 0;
         for (int epoch = 0; done < steps; epoch++)
         {
             foreach (var batch in loader.Epoch(epoch))
             {
                 _o.Cancel.ThrowIfCancellationRequested();
-                using var teacherLogits = _teacher!.Run(batch.Images);
+                using var teacherLogits = table is null ? _teacher!.Run(batch.Images) : table.Rows(batch.Indices);
                 trainer.Step(batch.Images, batch.Labels, teacherLogits);
                 if (++done == steps || (deadline is double d && Elapsed >= d)) break;
             }
