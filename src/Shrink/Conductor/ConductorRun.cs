@@ -139,7 +139,7 @@ internal sealed partial class ConductorRun
         var layers = Composer.Analyze(_original, _cache, g => Measure(g, _sensitivity), sensBase, _c.MaxAccuracyDrop, _budget.SensitivityPoints,
             l => Report("sensitivity", 0, 0, l.Optimize
                 ? $"{l.Name}: {l.Reason}; drop {l.DropAt(0):F1}→{l.DropAt(l.Top):F1} points over ranks {l.Ladder[0]}..{l.Ladder[^1]}"
-                : $"{l.Name}: frozen ({l.Reason})"), outOfTime, _o.Cancel);
+                : $"{l.Name}: frozen ({l.Reason})"), outOfTime, _c.Objective, _o.Cancel);
         var notes = new List<string>();
         int unanalysed = layers.Count(l => l.Reason.StartsWith(Composer.NotAnalysed, StringComparison.Ordinal));
         if (unanalysed > 0)

@@ -77,4 +77,29 @@ public class ComposerTests
         Assert.All(layers.Where(l => l.Optimize), l => Assert.True(l.Params >= tiny.Max(t => t.Params), $"{l.Name} is larger than every tiny layer"));
         Assert.All(small.Where(l => l.Optimize), l => Assert.NotEmpty(l.Ladder));
     }
+
+    /// <summary>
+    /// ResNet-18 at 28×28: a layer1 conv holds 0.33% of the parameters but 6% of the MACs. Under size the tiny rule freezes
+    /// one of them; under macs and size+macs none (their share of the cost is far above 1%).
+    /// </summary>
+    [Theory]
+    [InlineData(Objective.Size, 1)]
+    [InlineData(Objective.Macs, 0)]
+    [InlineData(Objective.SizeAndMacs, 0)]
+    public void Tiny_rule_judges_the_share_of_the_objectives_cost(Objective objective, int frozenLayer1)
+    {
+        var layers = Composer.Candidates(ModelZoo.Create("resnet18", seed: 1), objective);
+        var tiny = layers.Where(l => l.Reason.StartsWith("tiny", StringComparison.Ordinal)).ToList();
+        Assert.Equal(frozenLayer1, tiny.Count(l => l.Name.StartsWith("layer1.", StringComparison.Ordinal)));
+        Assert.Contains(tiny, l => l.Name == "fc");
+        double totalMacs = layers.Sum(l => l.Macs), totalParams = ModelZoo.Create("resnet18", seed: 1).ParameterCount;
+        double Share(LayerChoice l) => objective switch
+        {
+            Objective.Size => l.Params / totalParams,
+            Objective.Macs => l.Macs / totalMacs,
+            _ => (l.Params / totalParams + l.Macs / totalMacs) / 2,
+        };
+        Assert.True(tiny.Sum(Share) <= Composer.TinyFraction, $"{tiny.Sum(Share):P2} frozen as tiny");
+        Assert.All(layers.Where(l => l.Optimize), l => Assert.True(Share(l) >= tiny.Max(Share), $"{l.Name} is larger than every tiny layer"));
+    }
 }
