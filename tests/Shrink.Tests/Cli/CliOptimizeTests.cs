@@ -20,6 +20,7 @@ public class CliOptimizeTests
         Assert.Contains("--max-accuracy-drop is required", CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist").AssertBadInput(), StringComparison.Ordinal);
         Assert.Contains("--objective", CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--objective", "speed").AssertBadInput(), StringComparison.Ordinal);
         Assert.Contains("--time-budget", CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--time-budget", "0s").AssertBadInput(), StringComparison.Ordinal);
+        Assert.Contains("--safety-margin", CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--safety-margin", "-1").AssertBadInput(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -38,9 +39,13 @@ public class CliOptimizeTests
     public void Dry_run_json_has_the_contract_fields()
     {
         using var dir = new CliTempDir();
-        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--level", "2", "--dry-run", "--json", "--out", dir.File("run"));
+        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--level", "2", "--dry-run", "--json",
+            "--objective", "size+macs", "--safety-margin", "0.5", "--out", dir.File("run"));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var o = JsonNode.Parse(r.Stdout)!.AsObject();
+        Assert.Equal("size+macs", o["constraints"]!["objective"]!.GetValue<string>());
+        Assert.Equal(0.5, o["constraints"]!["safety_margin"]!.GetValue<double>());
+        Assert.True(o["enhancement"]!["validation_margin"]!.GetValue<double>() >= 0);
         foreach (string part in new[] { "original", "stage1", "stage2", "result" })
             foreach (string field in new[] { "accuracy", "size_mb", "macs", "params", "memory_mb", "latency_ms" })
                 Assert.True(o[part]?[field] is not null, $"{part}.{field}");
