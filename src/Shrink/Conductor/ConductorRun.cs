@@ -226,11 +226,13 @@ internal sealed partial class ConductorRun
     private double CostRatio(Graph.Graph g)
     {
         var o = State.Original!;
+        double Params() => (double)g.ParameterCount / Math.Max(1, o.Params);
+        double Macs() => (double)Profiler.Profile(g).MacsPerSample / Math.Max(1, o.Macs);
         return _c.Objective switch
         {
-            Objective.Size => (double)g.ParameterCount / Math.Max(1, o.Params),
-            Objective.Macs => (double)Profiler.Profile(g).MacsPerSample / Math.Max(1, o.Macs),
-            Objective.SizeAndMacs => ((double)g.ParameterCount / Math.Max(1, o.Params) + (double)Profiler.Profile(g).MacsPerSample / Math.Max(1, o.Macs)) / 2,
+            Objective.Size => Params(),
+            Objective.Macs => Macs(),
+            Objective.SizeAndMacs => (Params() + Macs()) / 2,
             _ => Profiler.MeasureLatency(g, g.Inputs[0].Shape.WithBatch(1), Math.Max(5, _budget.LatencyRuns)).MedianMs / Math.Max(1e-9, o.LatencyMs),
         };
     }
