@@ -82,6 +82,29 @@ public sealed class MidEpochResumeTests : IDisposable
         for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Data.ToArray(), b[i].Data.ToArray());
     }
 
+    /// <summary>As <see cref="AssertSameRun"/> up to float rounding: same epochs, losses within 1e-4, accuracies within one
+    /// sample in 64, weights within 1e-3.</summary>
+    private static void AssertSameRunToRounding(TrainingResult full, Shrink.Graph.Graph whole, TrainingResult resumed, Shrink.Graph.Graph resumedModel)
+    {
+        Assert.Equal(full.Epochs.Select(e => e.Epoch), resumed.Epochs.Select(e => e.Epoch));
+        foreach (var (f, r) in full.Epochs.Zip(resumed.Epochs))
+        {
+            Assert.Equal(f.TrainLoss, r.TrainLoss, 1e-4);
+            Assert.Equal(f.TrainAccuracy, r.TrainAccuracy, 1.0 / 64);
+            Assert.Equal(f.Validation.Loss, r.Validation.Loss, 1e-4);
+            Assert.Equal(f.Validation.Accuracy, r.Validation.Accuracy, 1.0 / 64);
+        }
+        var a = whole.Parameters.ToList();
+        var b = resumedModel.Parameters.ToList();
+        Assert.Equal(a.Select(p => p.Name), b.Select(p => p.Name));
+        for (int i = 0; i < a.Count; i++)
+        {
+            float[] x = a[i].Data.ToArray(), y = b[i].Data.ToArray();
+            Assert.Equal(x.Length, y.Length);
+            for (int j = 0; j < x.Length; j++) Assert.True(Math.Abs(x[j] - y[j]) <= 1e-3f, $"{a[i].Name}[{j}]: {x[j]} vs {y[j]}");
+        }
+    }
+
     /// <summary>Where a stop at (epoch, step) leaves the checkpoint: step 0 is after that epoch's end.</summary>
     private static (int Epoch, int Step) ResumePoint(int epoch, int step) => step == 0 ? (epoch + 1, 0) : (epoch, step);
 
@@ -160,7 +183,9 @@ public sealed class MidEpochResumeTests : IDisposable
     /// <summary>
     /// Fixtures/checkpoint-v1 was written by the code before mid-epoch checkpoints (commit c40a009): the tiny
     /// batch-norm net of <see cref="ResumeTests"/> under <see cref="Recipe"/> with augmentation, interrupted after
-    /// epoch 1 of 2 with one kernel thread. Resuming it must finish exactly as an uninterrupted run does today.
+    /// epoch 1 of 2 with one kernel thread. Resuming it must finish as an uninterrupted run does today: bit for bit on
+    /// a machine with the fixture's SIMD tier (AVX-512), to rounding on others (their kernels sum in another order, so
+    /// epoch 1's weights and figures in the fixture differ from today's run in the last bits).
     /// </summary>
     [Fact]
     public void A_version_1_checkpoint_of_the_epoch_only_format_resumes()
@@ -180,7 +205,8 @@ public sealed class MidEpochResumeTests : IDisposable
         var resumedModel = Create("tinybn", 99);
         var resumed = TrainingRun.Fit(resumedModel, data, options with { CheckpointDirectory = ckpt, Resume = true, CheckpointInterval = TimeSpan.Zero });
         Assert.Equal((1, 0), (resumed.ResumedEpochs, resumed.ResumedStep));
-        AssertSameRun(full, whole, resumed, resumedModel);
+        if (Gemm.ActiveLevel == GemmLevel.Vector512) AssertSameRun(full, whole, resumed, resumedModel);
+        else AssertSameRunToRounding(full, whole, resumed, resumedModel);
         // Its epoch-end checkpoint is still written in version 1, which older builds read.
         Assert.Equal(1, JsonNode.Parse(File.ReadAllText(Path.Combine(ckpt, TrainingCheckpoint.StateFile)))!["version"]!.GetValue<int>());
     }
