@@ -3,6 +3,7 @@ using Shrink.Compression.LowRank;
 using Shrink.Data;
 using Shrink.Execution;
 using Shrink.Graph;
+using Shrink.IO;
 using Shrink.Onnx;
 using Shrink.Profiling;
 using Shrink.Training;
@@ -459,8 +460,8 @@ internal sealed partial class ConductorRun
         if (_dir is not null)
         {
             OnnxModel.Save(model, Path.Combine(_dir, ModelFile));
-            RunFiles.WriteAtomic(Path.Combine(_dir, "report.md"), report.ToMarkdown());
-            RunFiles.WriteAtomic(Path.Combine(_dir, "report.json"), report.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteText(Path.Combine(_dir, "report.md"), report.ToMarkdown());
+            AtomicFile.WriteText(Path.Combine(_dir, "report.json"), report.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         }
         return new OptimizationResult(model, Plan(ranks), report);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Shrink.IO;
 
 namespace Shrink.Conductor;
 
@@ -111,7 +112,7 @@ public sealed class RunState
     public void Save(string directory)
     {
         string path = Path.Combine(directory, FileName);
-        RunFiles.WriteAtomic(path, JsonSerializer.Serialize(this, Json));
+        AtomicFile.WriteText(path, JsonSerializer.Serialize(this, Json));
     }
 
     public static RunState Load(string directory)
@@ -129,26 +130,6 @@ public sealed class RunState
         catch (JsonException e)
         {
             throw new Graph.ShrinkException($"'{path}' is not a readable run state ({e.Message}).", e);
-        }
-    }
-}
-
-/// <summary>Atomic writes of the run directory's files.</summary>
-public static class RunFiles
-{
-    public static void WriteAtomic(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(tmp, text);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
         }
     }
 }

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.RegularExpressions;
 using Shrink.Graph;
+using Shrink.IO;
 using Shrink.Tensors;
 
 namespace Shrink.Data;
@@ -115,12 +116,7 @@ public static partial class Npy
     }
 
     /// <summary>Writes a float32 array (little-endian, C order), atomically.</summary>
-    public static void Write(string path, Tensor tensor)
-    {
-        string tmp = path + ".tmp";
-        using (var f = File.Create(tmp)) Write(f, tensor);
-        File.Move(tmp, path, overwrite: true);
-    }
+    public static void Write(string path, Tensor tensor) => AtomicFile.Write(path, s => Write(s, tensor));
 
     public static void Write(Stream stream, Tensor tensor)
     {
@@ -142,30 +138,15 @@ public static partial class Npy
     /// Writes float32 arrays as an uncompressed .npz archive (what np.savez writes: one "name.npy" entry per array),
     /// atomically: a temporary file in the same folder, then a rename.
     /// </summary>
-    public static void WriteNpz(string path, IReadOnlyDictionary<string, Tensor> arrays)
+    public static void WriteNpz(string path, IReadOnlyDictionary<string, Tensor> arrays) => AtomicFile.Write(path, file =>
     {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (name, tensor) in arrays)
         {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                using (var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true))
-                    foreach (var (name, tensor) in arrays)
-                    {
-                        using var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression).Open();
-                        Write(entry, tensor);
-                    }
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
+            using var entry = zip.CreateEntry(name + ".npy", CompressionLevel.NoCompression).Open();
+            Write(entry, tensor);
         }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
-    }
+    });
 
     /// <summary>Every array of an .npz archive (np.savez / np.savez_compressed), by entry name without ".npy".</summary>
     public static Dictionary<string, Array> ReadNpz(string path)

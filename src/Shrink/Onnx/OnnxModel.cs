@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Shrink.IO;
 using Shrink.Onnx.Proto;
 
 namespace Shrink.Onnx;
@@ -58,26 +59,7 @@ public static class OnnxModel
     }
 
     /// <summary>Writes <paramref name="graph"/> to <paramref name="path"/> atomically (temporary file in the same folder, then rename).</summary>
-    public static void Save(Graph.Graph graph, string path)
-    {
-        var model = OnnxExporter.Export(graph);
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                model.WriteTo(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
-    }
+    public static void Save(Graph.Graph graph, string path) => AtomicFile.Write(path, OnnxExporter.Export(graph).WriteTo);
 
     public static void Save(Graph.Graph graph, Stream stream) => OnnxExporter.Export(graph).WriteTo(stream);
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Google.Protobuf;
 using Shrink.Data;
 using Shrink.Graph;
+using Shrink.IO;
 using Shrink.Onnx.Proto;
 using Shrink.Tensors;
 
@@ -50,37 +51,13 @@ public static class TensorFiles
     /// </summary>
     public static void WriteAll(IReadOnlyList<(string Path, Tensor Tensor, string? Name)> files)
     {
-        var temps = new List<string>();
-        try
+        // Every name is checked before anything is written.
+        AtomicFile.WriteAll(files.Select(f => (f.Path, FormatOf(f.Path) switch
         {
-            foreach (var (path, tensor, name) in files)
-            {
-                string tmp = TemporaryName(path);
-                temps.Add(tmp);
-                byte[] bytes = FormatOf(path) switch
-                {
-                    "pb" => ToPbBytes(tensor, name),
-                    "npy" => NpyBytes(tensor),
-                    _ => throw new ShrinkException($"'{path}': unknown tensor file type; use .pb (ONNX TensorProto) or .npy (NumPy)."),
-                };
-                using var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write);
-                file.Write(bytes);
-                file.Flush(flushToDisk: true);
-            }
-            for (int i = 0; i < files.Count; i++) File.Move(temps[i], Path.GetFullPath(files[i].Path), overwrite: true);
-        }
-        catch
-        {
-            foreach (var tmp in temps) TryDelete(tmp);
-            throw;
-        }
-    }
-
-    private static byte[] NpyBytes(Tensor tensor)
-    {
-        using var ms = new MemoryStream();
-        Npy.Write(ms, tensor);
-        return ms.ToArray();
+            "pb" => (Action<Stream>)(s => s.Write(ToPbBytes(f.Tensor, f.Name))),
+            "npy" => s => Npy.Write(s, f.Tensor),
+            _ => throw new ShrinkException($"'{f.Path}': unknown tensor file type; use .pb (ONNX TensorProto) or .npy (NumPy)."),
+        })).ToList());
     }
 
     // ---- ONNX TensorProto ----
@@ -112,7 +89,7 @@ public static class TensorFiles
     public static void WritePb(string path, Tensor tensor, string? name = null)
     {
         var bytes = ToPbBytes(tensor, name);
-        WriteAtomically(path, s => s.Write(bytes));
+        AtomicFile.Write(path, s => s.Write(bytes));
     }
 
     private static Tensor FromProto(TensorProto t, string source)
@@ -240,7 +217,7 @@ public static class TensorFiles
         return new Tensor(raw.Shape, v);
     }
 
-    public static void WriteNpy(string path, Tensor tensor) => WriteAtomically(path, s => Npy.Write(s, tensor));
+    public static void WriteNpy(string path, Tensor tensor) => AtomicFile.Write(path, s => Npy.Write(s, tensor));
 
     private static string NpyTypeName(string kind) => kind switch
     {
@@ -277,39 +254,5 @@ public static class TensorFiles
         {
             throw new ShrinkException($"Cannot read tensor file '{path}': {e.Message}", e);
         }
-    }
-
-    /// <summary>Writes through <paramref name="write"/> to a temporary file beside <paramref name="path"/>, then renames it.</summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string tmp = TemporaryName(path);
-        try
-        {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                write(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, Path.GetFullPath(path), overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
-
-    /// <summary>A unique hidden temporary name in the same folder as <paramref name="path"/> (so that the rename is atomic).</summary>
-    public static string TemporaryName(string path)
-    {
-        string full = Path.GetFullPath(path);
-        return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-    }
-
-    internal static void TryDelete(string path)
-    {
-        try { File.Delete(path); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
     }
 }

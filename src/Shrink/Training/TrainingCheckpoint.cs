@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Shrink.Data;
 using Shrink.Execution.Optimizers;
 using Shrink.Graph;
+using Shrink.IO;
 using Shrink.Onnx;
 using Shrink.Tensors;
 
@@ -112,7 +113,7 @@ public sealed class TrainingCheckpoint
                 ["step"] = partial.Step, ["train_loss_sum"] = partial.LossSum, ["train_correct"] = partial.Correct,
                 ["train_seen"] = partial.Seen, ["seconds"] = partial.Seconds,
             };
-        WriteAtomically(StatePath, json.ToJsonString(Indented));
+        AtomicFile.WriteText(StatePath, json.ToJsonString(Indented));
 
         // Earlier checkpoints' files are superseded now that the state names this one's.
         foreach (var old in System.IO.Directory.EnumerateFiles(Directory, "*-epoch*.*"))
@@ -216,25 +217,5 @@ public sealed class TrainingCheckpoint
         var b = now.Split(';');
         var diffs = a.Zip(b).Where(x => x.First != x.Second).Select(x => $"{x.First} then, {x.Second} now").ToList();
         return diffs.Count > 0 ? string.Join(", ", diffs) : "different settings";
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                f.Write(System.Text.Encoding.UTF8.GetBytes(text));
-                f.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
     }
 }
