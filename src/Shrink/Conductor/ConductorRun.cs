@@ -190,7 +190,7 @@ internal sealed partial class ConductorRun
     /// <summary>Accuracy (percent) of <paramref name="g"/> on the validation images and, with top-1 accuracy, its verdict on each.</summary>
     private (double Accuracy, bool[]? Verdicts) MeasureValidation(Graph.Graph g)
     {
-        if (_o.Metric is { } metric) return (metric(g, _validation, _norm), null);
+        if (_o.Metric is not null) return (Measure(g, _validation), null);
         var verdicts = new bool[_validation.Count];
         return (Evaluation.Evaluate(g, _validation, _norm, cancel: _o.Cancel, hits: verdicts).AccuracyPercent, verdicts);
     }
