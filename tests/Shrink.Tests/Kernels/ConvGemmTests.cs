@@ -186,11 +186,24 @@ public class ConvGemmTests
     [InlineData(19, 5, 6, 10, 26)]  // 260 positions (masked tail of 4), 3 slices, ragged 4×4 blocks on both sides
     [InlineData(9, 24, 144, 28, 28)] // MobileNet v2's expand conv at 28×28, 2 slices
     [InlineData(1, 3, 2, 16, 17)]    // batch 1, blocks narrower than 4
+    [InlineData(10, 7, 5, 1, 257)]   // 257 positions: a one-lane tail on both tiers; odd channel counts (ragged 4×2 and 4×4 blocks)
+    [InlineData(3, 1, 9, 3, 100)]    // one input channel, 300 positions (tail of 4 lanes on Vector256, 12 on Vector512)
     public void Pointwise_weight_gradient_matches_plain_loops_for_any_thread_count(int n, int cin, int cout, int h, int w)
     {
+        foreach (var level in new[] { GemmLevel.Auto, GemmLevel.Vector256 })
+        {
+            Shrink.Kernels.Gemm.ForceLevel = level; // the Vector256 blocks on an AVX-512 machine too
+            try { PointwiseWeightGradientCase(n, cin, cout, h, w); }
+            finally { Shrink.Kernels.Gemm.ForceLevel = GemmLevel.Auto; }
+        }
+    }
+
+    private static void PointwiseWeightGradientCase(int n, int cin, int cout, int h, int w)
+    {
         var d = new ConvDims(n, cin, h, w, cout, 1, new Window2d(1, 1, 1, 1, 0, 0, 1, 1, h, w));
-        Assert.True(!PointwiseWeightGradient.Enabled || !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated || PointwiseWeightGradient.Applies(d)
-            || Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") == "1" || Environment.GetEnvironmentVariable("SHRINK_SCALAR") == "1");
+        bool simd = Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") != "1" && Environment.GetEnvironmentVariable("SHRINK_SCALAR") != "1";
+        bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        Assert.True(!PointwiseWeightGradient.Enabled || !PointwiseWeightGradient.Enabled256 || !simd || !avx2 || PointwiseWeightGradient.Applies(d));
         var x = Rand(d.N * d.InImage, 31);
         var dy = Rand(d.N * d.OutImage, 32);
         var reference = new double[cout * cin];
