@@ -19,6 +19,7 @@ internal static class KernelAb
         if (name is "dw256" or "all") FlatPlane.Blocked256 = on;
         if (name is "pwgrad" or "all") PointwiseWeightGradient.Enabled256 = on;
         // if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
+        if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
     }
 
     private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }

@@ -171,7 +171,9 @@ public sealed class Tape : IDisposable
         var node = v.Producer!;
         // ReLU of a released intermediate (BN → ReLU, Add → ReLU): the intermediate's producer writes the clamped
         // result in one pass when it can (Operator.RecomputeClamped), as the inference plan fuses activations.
-        if (node.Op is Relu && _intermediates.Contains(node.Inputs[0]) && node.Inputs[0].Producer!.Outputs.Count == 1)
+        // Clip(lo ≥ 0, hi) (ReLU6) fuses the same way: with lo ≥ 0 the clamp of a −0 gives +0 or lo either way, so the
+        // fused pass is bit for bit the producer's pass followed by the clip's (which adds a zero bias first).
+        if ((node.Op is Relu || node.Op is Clip { Min: >= 0f } && Clip.Fused) && _intermediates.Contains(node.Inputs[0]) && node.Inputs[0].Producer!.Outputs.Count == 1)
             return Recomputed(node.Inputs[0].Producer!, node.Inputs[0], relu: node);
         return Recomputed(node, v, relu: null);
     }
@@ -202,8 +204,9 @@ public sealed class Tape : IDisposable
             else t = Tensor.Rent(shape, clear: false);
             try
             {
+                var (lo, hi) = relu?.Op is Clip clip ? (clip.Min, clip.Max) : (0f, float.PositiveInfinity);
                 if (relu is null) node.Op.Recompute(_contexts[node], ins, [t]);
-                else if (!node.Op.RecomputeClamped(_contexts[node], ins, [t], 0f, float.PositiveInfinity))
+                else if (!node.Op.RecomputeClamped(_contexts[node], ins, [t], lo, hi))
                 {
                     node.Op.Recompute(_contexts[node], ins, [t]);
                     relu.Op.Recompute(_contexts[relu], [t], [t]);

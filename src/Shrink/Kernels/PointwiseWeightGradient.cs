@@ -30,8 +30,10 @@ public static unsafe class PointwiseWeightGradient
     /// <summary>Whether <see cref="Accumulate"/> handles this conv: ungrouped pointwise, at least 256 positions (on 14×14 maps the GEMM is as fast), a
     /// weight of at most 64K values (one partial sum per slice is kept), Vector512 hardware or the Vector256 tier with FMA.</summary>
     public static bool Applies(in ConvDims d) =>
-        Enabled && d.Pointwise && d.Groups == 1 && d.P >= 256 && (long)d.Cout * d.Cin <= 1 << 16 && d.N > 0 && !SpatialVector.ForceScalar
-        && (Use512 || Use256);
+        Enabled && d.Pointwise && d.Groups == 1 && (long)d.Cout * d.Cin <= 1 << 16 && d.N > 0 && !SpatialVector.ForceScalar
+        && (Use512 ? d.P >= 256 : Use256 && d.P >= MinPositions256);
+
+    internal static int MinPositions256 = int.Parse(Environment.GetEnvironmentVariable("SHRINK_PWGRAD256_MINP") ?? "128");
 
     private static bool Use512 => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Gemm.ActiveLevel == GemmLevel.Vector512;
 

@@ -111,13 +111,26 @@ public class RecomputeTapeTests
         return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(z)), 2));
     }
 
-    public static TheoryData<string> Graphs => ["chain", "residual", "fanout"];
+    /// <summary>MobileNet v2's inverted residual blocks: conv-BN-ReLU6 (Clip 0..6, recomputed in one fused pass, its
+    /// gradient masked in place), depthwise conv-BN-ReLU6, projection conv-BN, residual sums.</summary>
+    private static Shrink.Graph.Graph Inverted()
+    {
+        var b = new GraphBuilder("inverted", seed: 6);
+        var x = b.Relu6(b.BatchNorm2d(b.Conv2d(b.Input(3, 9, 9), 8, 3, padding: 1, bias: false)));
+        x = Shrink.Zoo.MobileNet.InvertedResidual(b, x, 8, 1, 3);
+        x = Shrink.Zoo.MobileNet.InvertedResidual(b, x, 12, 2, 4);
+        x = Shrink.Zoo.MobileNet.InvertedResidual(b, x, 12, 1, 4);
+        return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(x)), 3));
+    }
+
+    public static TheoryData<string> Graphs => ["chain", "residual", "fanout", "inverted"];
 
     private static (Shrink.Graph.Graph Graph, Tensor X) Make(string name) => name switch
     {
         "chain" => (ConvBnReluChain(), Images(4, 3, 9, 1)),
         "residual" => (Residual(5), Images(3, 2, 8, 2)),
         "fanout" => (FanOut(), Images(3, 3, 7, 3)),
+        "inverted" => (Inverted(), Images(4, 3, 9, 4)),
         _ => throw new ArgumentException(name),
     };
 
