@@ -18,7 +18,7 @@ internal static class KernelAb
     {
         if (name is "dw256" or "all") FlatPlane.Blocked256 = on;
         if (name is "pwgrad" or "all") PointwiseWeightGradient.Enabled256 = on;
-        // if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
+        if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
         if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
     }
 
