@@ -19,6 +19,7 @@ internal static class KernelAb
         if (name is "dw256" or "all") FlatPlane.Blocked256 = on;
         if (name is "pwgrad" or "all") PointwiseWeightGradient.Enabled256 = on;
         if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
+        if (name is "pwnarrow") PointwiseDirect.EnabledNarrow = on;
         if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
     }
 
@@ -75,12 +76,12 @@ internal static class KernelAb
                 cases.Add(($"dw {c}x{hw} s{s} data", () => ConvGemm.BackwardData(d, y, w, dx)));
                 cases.Add(($"dw {c}x{hw} s{s} weight", () => ConvGemm.BackwardWeight(d, x, y, dw, default)));
             }
-        if (sw is "pwgrad" or "pwdirect" or "all")
-            foreach (var (cin, hw, cout) in new[] { (32, 28, 16), (16, 28, 96), (96, 28, 24), (24, 28, 144), (144, 28, 24), (144, 14, 32), (32, 14, 192), (192, 14, 32), (192, 7, 64), (64, 7, 384) })
+        if (sw is "pwgrad" or "pwdirect" or "pwnarrow" or "all")
+            foreach (var (cin, hw, cout) in new[] { (32, 28, 16), (16, 28, 96), (96, 28, 24), (24, 28, 144), (144, 28, 24), (144, 14, 32), (32, 14, 192), (192, 14, 32), (192, 7, 64), (64, 7, 384), (576, 7, 96), (96, 7, 576), (160, 4, 960), (960, 4, 160), (960, 4, 320), (320, 4, 1280) })
             {
                 var d = new ConvDims(imgs, cin, hw, hw, cout, 1, new Window2d(1, 1, 1, 1, 0, 0, 1, 1, hw, hw));
                 var x = R((long)imgs * d.InImage); var w = R(cout * cin); var y = R((long)imgs * d.OutImage); var dw = new float[cout * cin]; var dx = new float[x.Length];
-                if (sw is "pwdirect" or "all")
+                if (sw is "pwdirect" or "pwnarrow" or "all")
                 {
                     cases.Add(($"pw {cin}x{hw}->{cout} fwd", () => ConvGemm.Forward(d, x, w, default, y)));
                     cases.Add(($"pw {cin}x{hw}->{cout} data", () => ConvGemm.BackwardData(d, y, w, dx)));

@@ -106,6 +106,15 @@ public static unsafe class ConvGemm
                 KernelParallel.For(d.N * body.Pieces, ref body);
                 return;
             }
+            if (PointwiseDirect.AppliesNarrow(d))
+            {
+                body.Packed = null;
+                body.Nb = ImagesPerChunk(d, TargetColumns);
+                using var pack = new NarrowPack(d, pw, transA: false);
+                body.PackedA = pack.Data;
+                KernelParallel.For((d.N + body.Nb - 1) / body.Nb, ref body);
+                return;
+            }
             // Pointwise convs on wide maps read each image in place (no im2col copy, no packing of B): one image per chunk.
             body.Direct = body.Packed == null && d.Pointwise && d.N >= KernelParallel.MaxThreads && Gemm.DirectBApplies(d.Cgout, d.P, d.K);
             body.Nb = body.Direct ? 1 : ImagesPerChunk(d, TargetColumns);
@@ -133,6 +142,30 @@ public static unsafe class ConvGemm
                     Profiling.MemoryTracker.Returned(bytes);
                 }
             }
+        }
+    }
+
+    /// <summary>op(W_g) of every group packed for <see cref="PointwiseDirect.MultiplyImages"/> (W_g for the forward, W_gᵀ for
+    /// the data gradient), in tracked native memory freed on dispose.</summary>
+    private readonly struct NarrowPack : IDisposable
+    {
+        public readonly float* Data;
+        private readonly long _bytes;
+
+        public NarrowPack(in ConvDims d, float* w, bool transA)
+        {
+            int m = transA ? d.Cgin : d.Cgout, k = transA ? d.Cgout : d.Cgin, size = PointwiseDirect.PackedFloats(m, k);
+            _bytes = (long)size * d.Groups * sizeof(float);
+            Data = (float*)NativeMemory.AlignedAlloc((nuint)_bytes, 64);
+            Profiling.MemoryTracker.Rented(_bytes);
+            for (int g = 0; g < d.Groups; g++)
+                PointwiseDirect.Pack(transA, m, k, w + (nint)g * d.Cgout * d.K, d.K, Data + (nint)g * size);
+        }
+
+        public void Dispose()
+        {
+            NativeMemory.AlignedFree(Data);
+            Profiling.MemoryTracker.Returned(_bytes);
         }
     }
 
@@ -166,6 +199,7 @@ public static unsafe class ConvGemm
         public PackedMatrix[]? Packed;
         public bool Direct;
         public int Pieces;
+        public float* PackedA;
 
         public readonly void Invoke(int index)
         {
@@ -173,6 +207,25 @@ public static unsafe class ConvGemm
             if (d.Depthwise)
             {
                 DepthwiseSlice(d, index, Slices, X, Wt, Bias, Y, Lo, Hi);
+                return;
+            }
+            if (PackedA != null)
+            {
+                // Narrow maps: a chunk of images against the weights packed once (PointwiseDirect.MultiplyImages).
+                int first = index * Nb, count = Math.Min(Nb, d.N - first), size = PointwiseDirect.PackedFloats(d.Cgout, d.K);
+                for (int g = 0; g < d.Groups; g++)
+                {
+                    float* yg = Y + (nint)first * d.OutImage + (nint)g * d.Cgout * d.P;
+                    PointwiseDirect.MultiplyImages(PackedA + (nint)g * size, d.Cgout, d.K, count, X + (nint)first * d.InImage + (nint)g * d.Cgin * d.P, d.P,
+                        d.InImage, yg, d.P, d.OutImage, d.P, accumulate: false);
+                    if (Bias == null && Lo == float.NegativeInfinity && Hi == float.PositiveInfinity) continue;
+                    for (int i = 0; i < count; i++)
+                        for (int o = 0; o < d.Cgout; o++)
+                        {
+                            float* row = yg + (nint)i * d.OutImage + (nint)o * d.P;
+                            Epilogue.BiasClamp(row, Bias == null ? 0f : Bias[g * d.Cgout + o], Lo, Hi, row, d.P);
+                        }
+                }
                 return;
             }
             if (Pieces > 0)
@@ -289,6 +342,14 @@ public static unsafe class ConvGemm
                 KernelParallel.For(d.N * body.Pieces, ref body);
                 return;
             }
+            if (PointwiseDirect.AppliesNarrow(d))
+            {
+                body.Nb = ImagesPerChunk(d, TargetColumns);
+                using var pack = new NarrowPack(d, pw, transA: true);
+                body.PackedA = pack.Data;
+                KernelParallel.For((d.N + body.Nb - 1) / body.Nb, ref body);
+                return;
+            }
             // Pointwise convs on wide maps: Wᵀ·dY straight into each image's dX (B = dY read in place). With one k block
             // (Cout ≤ 256) or one image per chunk anyway (P > 256) the sums are those of the chunked path: bitwise equal.
             body.Direct = d.Pointwise && d.N >= KernelParallel.MaxThreads && (d.P > TargetColumns / 2 || d.Cgout <= 256) && Gemm.DirectBApplies(d.K, d.P, d.Cgout);
@@ -305,11 +366,21 @@ public static unsafe class ConvGemm
         public float* Dy, Wt, Dx;
         public int Nb, Slices, Pieces;
         public bool Direct;
+        public float* PackedA;
 
         public readonly void Invoke(int index)
         {
             var d = D;
             int plane = d.H * d.W;
+            if (PackedA != null)
+            {
+                // Narrow maps: dX += Wᵀ·dY for a chunk of images, Wᵀ packed once (PointwiseDirect.MultiplyImages).
+                int first = index * Nb, count = Math.Min(Nb, d.N - first), size = PointwiseDirect.PackedFloats(d.Cgin, d.Cgout);
+                for (int g = 0; g < d.Groups; g++)
+                    PointwiseDirect.MultiplyImages(PackedA + (nint)g * size, d.Cgin, d.Cgout, count, Dy + (nint)first * d.OutImage + (nint)g * d.Cgout * d.P, d.P,
+                        d.OutImage, Dx + (nint)first * d.InImage + (nint)g * d.Cgin * plane, d.P, d.InImage, d.P, accumulate: true);
+                return;
+            }
             if (Pieces > 0)
             {
                 // dX_g += W_gᵀ·dY_g for columns [j0, j1) of image n, dY read in place.

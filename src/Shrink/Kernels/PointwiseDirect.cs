@@ -32,9 +32,19 @@ internal static unsafe class PointwiseDirect
     /// <summary>Whether a pointwise conv of these sizes takes this path on this thread: the Vector256 tier with FMA, at
     /// least <see cref="MinPositions"/> positions, a per-group weight of at most 64K floats. Never depends on the thread count.</summary>
     internal static bool Applies(in ConvDims d) =>
-        Enabled && d.Pointwise && d.P >= MinPositions && d.N > 0
+        Enabled && d.Pointwise && d.P >= MinPositions && d.N > 0 && d.Cgin > 0 && d.Cgout > 0
         && Math.Max((long)RoundUp(d.Cgout, MR) * d.Cgin, (long)RoundUp(d.Cgin, MR) * d.Cgout) <= MaxPackedA
         && !SpatialVector.ForceScalar && Gemm.ActiveLevel == GemmLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Narrow maps whose positions fill whole 16-column strips (4×4, 8×8: 16 ≤ positions &lt; <see cref="MinPositions"/>)
+    /// on the same tier: images taken in chunks, the weights packed once per call (<see cref="MultiplyImages"/>). (On 7×7
+    /// maps the masked 49th column wastes a quarter of the work and the folded GEMM is faster.) Never depends on the thread count.</summary>
+    internal static bool AppliesNarrow(in ConvDims d) =>
+        EnabledNarrow && Enabled && d.Pointwise && d.P < MinPositions && d.P >= NR && d.P % NR == 0 && d.N > 0 && d.Cgin > 0 && d.Cgout > 0
+        && !SpatialVector.ForceScalar && Gemm.ActiveLevel == GemmLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>SHRINK_NO_PWDIRECT256_NARROW=1 (or this switch, for in-process A/B timing) keeps the GEMM on narrow maps.</summary>
+    internal static bool EnabledNarrow = Environment.GetEnvironmentVariable("SHRINK_NO_PWDIRECT256_NARROW") != "1";
 
     private static int RoundUp(int v, int m) => (v + m - 1) / m * m;
 
@@ -61,6 +71,44 @@ internal static unsafe class PointwiseDirect
         fixed (float* pa = pack)
         {
             Pack(transA, m, k, a, lda, pa);
+            MultiplyPacked(pa, m, k, b, ldb, c, ldc, j0, j1, accumulate);
+        }
+    }
+
+    /// <summary>Floats of op(A) packed by <see cref="Pack"/>.</summary>
+    public static int PackedFloats(int m, int k) => RoundUp(m, MR) * k;
+
+    /// <summary>For <paramref name="images"/> images at strides <paramref name="bImage"/> (in B) and
+    /// <paramref name="cImage"/> (in C), all n columns: C_i (+)= op(A)·B_i with op(A) packed by <see cref="Pack"/>.
+    /// Narrow images (n ≤ 64: 7×7, 4×4 maps) run sliver by sliver over all the images, so each sliver of A is read
+    /// from L1 while the images pass; the sums are the same either way.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyImages(float* pa, int m, int k, int images, float* b, int ldb, nint bImage, float* c, int ldc, nint cImage, int n, bool accumulate)
+    {
+        if (n > 64)
+        {
+            for (int i = 0; i < images; i++) MultiplyPacked(pa, m, k, b + i * bImage, ldb, c + i * cImage, ldc, 0, n, accumulate);
+            return;
+        }
+        for (int ir = 0; ir < m; ir += MR)
+        {
+            int mr = Math.Min(MR, m - ir);
+            for (int i = 0; i < images; i++)
+                for (int jr = 0; jr < n; jr += NR)
+                {
+                    int nr = Math.Min(NR, n - jr);
+                    float* bp = b + i * bImage + jr, cp = c + i * cImage + (nint)ir * ldc + jr;
+                    if (nr == NR) Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate);
+                    else KernelMasked(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, nr, accumulate);
+                }
+        }
+    }
+
+    /// <summary>Columns [j0, j1) of C (+)= op(A)·B with op(A) packed by <see cref="Pack"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyPacked(float* pa, int m, int k, float* b, int ldb, float* c, int ldc, int j0, int j1, bool accumulate)
+    {
+        {
             for (int jr = j0; jr < j1; jr += NR)
             {
                 int nr = Math.Min(NR, j1 - jr);
@@ -84,7 +132,7 @@ internal static unsafe class PointwiseDirect
     }
 
     /// <summary>op(A) in slivers: sliver s (at pa + 6s·k) holds rows 6s … 6s + 5 of op(A), k steps of 6 floats (zeros past m).</summary>
-    private static void Pack(bool transA, int m, int k, float* a, int lda, float* pa)
+    public static void Pack(bool transA, int m, int k, float* a, int lda, float* pa)
     {
         for (int ir = 0; ir < m; ir += MR)
         {

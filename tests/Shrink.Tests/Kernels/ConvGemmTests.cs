@@ -184,7 +184,8 @@ public class ConvGemmTests
 
     /// <summary>The Vector256 tier's in-place pointwise multiply (forced on AVX-512 machines too): forward (with bias and
     /// clamp) and data gradient against plain loops, and bitwise the same for any thread count, batch 1 (an image cut
-    /// into column ranges) included. Edge sizes: 9-, 4- and 1-column tails, rows not a multiple of 6, groups, K = 300.</summary>
+    /// into column ranges) included. Edge sizes: 9-, 4- and 1-column tails, rows not a multiple of 6, groups, K = 300;
+    /// narrow 4×4 and 8×8 maps in image chunks.</summary>
     [Theory]
     [InlineData(1, 24, 12, 29, 1)]   // batch 1: column pieces; 144 positions
     [InlineData(3, 13, 13, 7, 1)]    // 169 positions: a masked 9-column strip; 7 = 6 + 1 rows
@@ -192,6 +193,10 @@ public class ConvGemmTests
     [InlineData(4, 6, 16, 8, 2)]     // grouped, 256 positions
     [InlineData(2, 16, 11, 96, 1)]   // 121 positions: below the threshold, the GEMM path
     [InlineData(5, 5, 27, 11, 1)]    // 729 positions: a 1-column tail
+    [InlineData(37, 40, 4, 25, 1)]   // 4×4 maps: narrow, images in chunks, weights packed once; 25 = 4·6 + 1 rows
+    [InlineData(3, 7, 8, 13, 1)]     // 8×8 maps: narrow, four strips an image
+    [InlineData(9, 8, 4, 12, 2)]     // 4×4 maps, grouped
+    [InlineData(4, 9, 7, 10, 1)]     // 7×7 maps: the folded GEMM
     public void Pointwise_direct_vector256_matches_plain_loops_for_any_thread_count(int n, int cin, int hw, int cout, int g)
     {
         var d = Dims(n, cin, hw, cout, 1, 1, 0, g);
@@ -217,9 +222,10 @@ public class ConvGemmTests
             Shrink.Kernels.Gemm.ForceLevel = GemmLevel.Vector256;
             try
             {
-                Assert.Equal(d.P >= PointwiseDirect.MinPositions && PointwiseDirect.Enabled && System.Runtime.Intrinsics.X86.Fma.IsSupported
-                    && Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") != "1" && Environment.GetEnvironmentVariable("SHRINK_SCALAR") != "1",
-                    PointwiseDirect.Applies(d));
+                bool tier = PointwiseDirect.Enabled && System.Runtime.Intrinsics.X86.Fma.IsSupported
+                    && Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") != "1" && Environment.GetEnvironmentVariable("SHRINK_SCALAR") != "1";
+                Assert.Equal(tier && d.P >= PointwiseDirect.MinPositions, PointwiseDirect.Applies(d));
+                Assert.Equal(tier && PointwiseDirect.EnabledNarrow && d.P < PointwiseDirect.MinPositions && d.P % 16 == 0, PointwiseDirect.AppliesNarrow(d));
                 var y = new float[d.N * d.OutImage];
                 ConvGemm.Forward(d, x, w, bias, y, -0.5f, 0.75f);
                 var dx = Enumerable.Repeat(1f, x.Length).ToArray(); // accumulates
