@@ -21,6 +21,7 @@ internal static class KernelAb
         if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
         if (name is "pwnarrow") PointwiseDirect.EnabledNarrow = on;
         if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
+        if (name is "clipfwd") Shrink.Execution.Tape.FuseClipForward = on;
     }
 
     private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
@@ -44,18 +45,26 @@ internal static class KernelAb
         Init.Uniform(images, -1, 1, new Random(3));
         var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
         var t = new[] { new List<double>(), new List<double>() };
+        var cpu = new[] { new List<double>(), new List<double>() };
+        var proc = Process.GetCurrentProcess();
         for (int i = 0; i < 2 * pairs + 2; i++)
         {
             int b = i % 2;
             Set(sw, b == 1);
+            proc.Refresh();
+            var c0 = proc.TotalProcessorTime;
             double ms = Time(() => trainer.Step(images, labels));
-            if (i >= 2) t[b].Add(ms);
+            proc.Refresh();
+            if (i >= 2) { t[b].Add(ms); cpu[b].Add((proc.TotalProcessorTime - c0).TotalMilliseconds); }
         }
         Set(sw, true);
         Console.WriteLine($"{model} bs{batch} switch {sw}: A(off) {Med(t[0]):F0} ms = {batch * 1000 / Med(t[0]):F1} images/s, "
             + $"B(on) {Med(t[1]):F0} ms = {batch * 1000 / Med(t[1]):F1} images/s, speed-up {Med(t[0]) / Med(t[1]):F3}");
+        Console.WriteLine($"  cpu: A {Med(cpu[0]):F0} ms, B {Med(cpu[1]):F0} ms, speed-up {Med(cpu[0]) / Med(cpu[1]):F3}");
         Console.WriteLine($"  A: {string.Join(" ", t[0].Select(v => v.ToString("F0")))}");
         Console.WriteLine($"  B: {string.Join(" ", t[1].Select(v => v.ToString("F0")))}");
+        Console.WriteLine($"  A cpu: {string.Join(" ", cpu[0].Select(v => v.ToString("F0")))}");
+        Console.WriteLine($"  B cpu: {string.Join(" ", cpu[1].Select(v => v.ToString("F0")))}");
     }
 
     /// <summary>kab &lt;switch&gt; [images] [rounds]: the kernels behind the switch on MobileNet v2's shapes, off vs on.</summary>

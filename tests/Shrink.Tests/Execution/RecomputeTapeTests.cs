@@ -17,7 +17,7 @@ namespace Shrink.Tests.Execution;
 [Collection("TrackedMemory")]
 public class RecomputeTapeTests
 {
-    private sealed record Outcome(float[][] Grads, float[] InputGrad, float[] Output, float[][] State, long Peak, int Dropped);
+    private sealed record Outcome(float[][] Grads, float[] InputGrad, float[] Output, float[][] State, long Peak, int Dropped, int FusedClips = 0);
 
     /// <summary>One forward + backward from the same parameters (restored afterwards, running statistics included).</summary>
     private static Outcome Run(Shrink.Graph.Graph g, Tensor x, bool economical, bool recompute, bool inPlace = true, bool training = true)
@@ -33,9 +33,10 @@ public class RecomputeTapeTests
             MemoryTracker.Reset();
             long live = MemoryTracker.LiveBytes;
             float[] output, inputGrad;
-            int dropped;
+            int dropped, fused;
             using (var tape = Tape.Forward(g, [x], training, new Random(0), inputGradients: true, economical: economical))
             {
+                fused = tape.FusedClipForwards;
                 output = tape.Output.ToArray();
                 var dy = new Tensor(tape.Output.Shape);
                 Init.Uniform(dy, -1, 1, new Random(2));
@@ -45,7 +46,7 @@ public class RecomputeTapeTests
             }
             long peak = MemoryTracker.PeakBytes - live;
             var state = parameters.Select(p => p.Data.ToArray()).ToArray();
-            return new(g.TrainableParameters.Select(p => p.Grad!.ToArray()).ToArray(), inputGrad, output, state, peak, dropped);
+            return new(g.TrainableParameters.Select(p => p.Grad!.ToArray()).ToArray(), inputGrad, output, state, peak, dropped, fused);
         }
         finally
         {
@@ -143,6 +144,9 @@ public class RecomputeTapeTests
         var lean = Run(g, x, economical: true, recompute: true);
         Assert.Equal(0, plain.Dropped);
         Assert.True(lean.Dropped > 0, "no value was recomputed");
+        // MobileNet's BN → ReLU6 pairs: the economical forward writes each clip's output from the batch norm in one pass.
+        if (name == "inverted") Assert.Equal(Clip.Fused && Tape.FuseClipForward ? 7 : 0, lean.FusedClips);
+        Assert.Equal(0, plain.FusedClips);
         AssertBitIdentical(plain, lean);
     }
 
