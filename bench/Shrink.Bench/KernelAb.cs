@@ -21,7 +21,7 @@ internal static class KernelAb
         if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
         if (name is "pwnarrow") PointwiseDirect.EnabledNarrow = on;
         if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
-        if (name is "clipfwd") Shrink.Execution.Tape.FuseClipForward = on;
+        if (name is "clipfwd" or "all") Shrink.Execution.Tape.FuseClipForward = on;
     }
 
     private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
