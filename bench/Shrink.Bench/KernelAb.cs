@@ -119,30 +119,3 @@ internal static class KernelAb
         }
     }
 }
-
-internal static class DwProbe
-{
-    public static void Run()
-    {
-        var rng = new Random(1);
-        float[] R(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
-        foreach (int s in new[] { 1, 2, 1, 2 })
-        {
-            int c = 144, hw = 28, o = (hw + 2 - 3) / s + 1;
-            var g = new Window2d(3, 3, s, s, 1, 1, 1, 1, o, o);
-            var x = R(c * hw * hw); var w = R(c * 9); var y = new float[c * o * o];
-            for (int i = 0; i < 3; i++) DepthwiseConv.Forward(x, c, hw, hw, w, default, 1, g, y);
-            long t0 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 50; i++) DepthwiseConv.Forward(x, c, hw, hw, w, default, 1, g, y);
-            Console.WriteLine($"s{s}: {Stopwatch.GetElapsedTime(t0).TotalMilliseconds / 50:F3} ms per image; y[5] {y[5]}");
-        }
-        var src = R(28); var dst = new float[14];
-        for (int rep = 0; rep < 10; rep++)
-        {
-            long t1 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < 100000; i++) Interleave.GatherEven(src.AsSpan(1, 27), dst);
-            Console.WriteLine($"GatherEven 14: {Stopwatch.GetElapsedTime(t1).TotalMilliseconds * 1e3 / 100000:F3} us");
-            Thread.Sleep(200);
-        }
-    }
-}
