@@ -35,6 +35,9 @@ public sealed class Tape : IDisposable
     /// <summary>SHRINK_NO_RECOMPUTE=1 (or this switch, for in-process A/B) keeps every value a backward reads, as before.</summary>
     internal static bool Recomputation = Environment.GetEnvironmentVariable("SHRINK_NO_RECOMPUTE") != "1";
 
+    /// <summary>How many clips this tape's forward fused into the op before them (economical only).</summary>
+    internal int FusedClipForwards { get; private set; }
+
     /// <summary>How many values backward reads this tape released after forward to recompute them (economical only).</summary>
     internal int DroppedValues { get; private set; }
 
@@ -65,6 +68,7 @@ public sealed class Tape : IDisposable
             tape.BindInputs(inputs);
             rng ??= new Random(0);
             var release = economical ? tape.ForwardReleasePoints() : null;
+            Tensor? clamped = null; // the next node's (a Clip's) output, already written by a fused forward
             for (int step = 0; step < tape._order.Count; step++)
             {
                 var node = tape._order[step];
@@ -73,7 +77,20 @@ public sealed class Tape : IDisposable
                 var ins = node.Inputs.Select(tape.TensorOf).ToArray();
                 var timer = Profiling.OpTimer.Active;
                 long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-                var outs = RunNode(node, ctx, ins);
+                Tensor[] outs;
+                if (clamped is not null)
+                {
+                    outs = [clamped];
+                    clamped = null;
+                }
+                else if (release is not null && tape.FusedClip(step, release) is { } clip)
+                {
+                    // Op → Clip(lo ≥ 0) over a value released right after the clip: the op writes the clamped values into
+                    // the clip's output in one pass; its own output keeps a buffer (for its shape) that nothing reads.
+                    outs = RunNode(node, ctx, ins, clip, out clamped);
+                    if (clamped is not null) tape.FusedClipForwards++;
+                }
+                else outs = RunNode(node, ctx, ins);
                 timer?.Add(node.Name, node.OpType, "forward", t0);
                 for (int i = 0; i < outs.Length; i++)
                 {
@@ -171,7 +188,9 @@ public sealed class Tape : IDisposable
         var node = v.Producer!;
         // ReLU of a released intermediate (BN → ReLU, Add → ReLU): the intermediate's producer writes the clamped
         // result in one pass when it can (Operator.RecomputeClamped), as the inference plan fuses activations.
-        if (node.Op is Relu && _intermediates.Contains(node.Inputs[0]) && node.Inputs[0].Producer!.Outputs.Count == 1)
+        // Clip(lo ≥ 0, hi) (ReLU6) fuses the same way: with lo ≥ 0 the clamp of a −0 gives +0 or lo either way, so the
+        // fused pass is bit for bit the producer's pass followed by the clip's (which adds a zero bias first).
+        if ((node.Op is Relu || node.Op is Clip { Min: >= 0f } && Clip.Fused) && _intermediates.Contains(node.Inputs[0]) && node.Inputs[0].Producer!.Outputs.Count == 1)
             return Recomputed(node.Inputs[0].Producer!, node.Inputs[0], relu: node);
         return Recomputed(node, v, relu: null);
     }
@@ -202,8 +221,9 @@ public sealed class Tape : IDisposable
             else t = Tensor.Rent(shape, clear: false);
             try
             {
+                var (lo, hi) = relu?.Op is Clip clip ? (clip.Min, clip.Max) : (0f, float.PositiveInfinity);
                 if (relu is null) node.Op.Recompute(_contexts[node], ins, [t]);
-                else if (!node.Op.RecomputeClamped(_contexts[node], ins, [t], 0f, float.PositiveInfinity))
+                else if (!node.Op.RecomputeClamped(_contexts[node], ins, [t], lo, hi))
                 {
                     node.Op.Recompute(_contexts[node], ins, [t]);
                     relu.Op.Recompute(_contexts[relu], [t], [t]);
@@ -397,6 +417,52 @@ public sealed class Tape : IDisposable
             if (!inputs[i].Shape.IsCompatibleWith(v.Shape))
                 throw new ShapeMismatchException($"Input '{v.Name}' expects shape {v.Shape}, got {inputs[i].Shape}.");
             _tensors[v] = inputs[i];
+        }
+    }
+
+    /// <summary>SHRINK_NO_FUSED_CLIP_FORWARD=1 (or this switch, for in-process A/B timing) runs every clip's forward itself.</summary>
+    internal static bool FuseClipForward = Environment.GetEnvironmentVariable("SHRINK_NO_FUSED_CLIP_FORWARD") != "1";
+
+    /// <summary>The Clip(lo ≥ 0) that step <paramref name="step"/>'s op may write clamped (<see cref="Operator.ForwardClamped"/>):
+    /// the next step, the only reader of this op's single output, which is released after it (nothing else ever reads
+    /// its data); else null.</summary>
+    private Node? FusedClip(int step, Dictionary<int, List<Value>> release)
+    {
+        if (!FuseClipForward || !Clip.Fused || step + 1 >= _order.Count) return null;
+        var node = _order[step];
+        var next = _order[step + 1];
+        if (node.Outputs.Count != 1 || next.Op is not Clip { Min: >= 0f } || next.Inputs.Count != 1 || next.Inputs[0] != node.Outputs[0]) return null;
+        if (!release.TryGetValue(step + 1, out var dead) || !dead.Contains(node.Outputs[0])) return null;
+        foreach (var other in _order)
+            if (other != next && other.Inputs.Contains(node.Outputs[0])) return null;
+        return next;
+    }
+
+    /// <summary><see cref="RunNode(Node, OpContext, Tensor[])"/>, the op writing its output clamped by
+    /// <paramref name="clip"/> into <paramref name="clipOutput"/> (null, and the plain forward, when it does not fuse).</summary>
+    private static Tensor[] RunNode(Node node, OpContext ctx, Tensor[] inputs, Node clip, out Tensor? clipOutput)
+    {
+        var shapes = Graph.Graph.InferNodeShapes(node, node.Op, inputs.Select(t => t.Shape).ToArray());
+        var own = Tensor.Rent(shapes[0], clear: false);
+        var z = Tensor.Rent(shapes[0], clear: false);
+        var c = (Clip)clip.Op;
+        try
+        {
+            if (node.Op.ForwardClamped(ctx, inputs, [z], c.Min, c.Max))
+            {
+                clipOutput = z;
+                return [own];
+            }
+            z.Dispose();
+            clipOutput = null;
+            node.Op.Forward(ctx, inputs, [own]);
+            return [own];
+        }
+        catch
+        {
+            own.Dispose();
+            z.Dispose();
+            throw;
         }
     }
 

@@ -59,11 +59,26 @@ public static unsafe class Activation
         }
     }
 
+    /// <summary>g = (lo &lt; y &lt; hi ? g : 0) in place, with y = clamp(x, lo, hi) the forward output: the gradient through
+    /// the clip written over the output gradient (what <see cref="ClipBackward"/> adds to a zero dx, up to the sign of zeros).</summary>
+    public static void ClipBackwardInPlace(ReadOnlySpan<float> y, float lo, float hi, Span<float> g)
+    {
+        if (g.Length < y.Length) throw new ArgumentException("ClipBackwardInPlace: length mismatch.");
+        fixed (float* py = y, pg = g)
+        {
+            var body = new ClipGradBody { Y = py, G = pg, Dx = pg, N = y.Length, Lo = lo, Hi = hi, Overwrite = true };
+            int chunks = (y.Length + Chunk - 1) / Chunk;
+            if (chunks <= 2) for (int i = 0; i < chunks; i++) body.Invoke(i);
+            else KernelParallel.For(chunks, ref body);
+        }
+    }
+
     private struct ClipGradBody : IParallelBody
     {
         public float* Y, G, Dx;
         public int N;
         public float Lo, Hi;
+        public bool Overwrite;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
@@ -71,6 +86,29 @@ public static unsafe class Activation
             int start = index * Chunk, n = Math.Min(Chunk, N - start);
             float* y = Y + start, g = G + start, d = Dx + start;
             int i = 0;
+            if (Overwrite)
+            {
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    Vector512<float> l = Vector512.Create(Lo), h = Vector512.Create(Hi);
+                    for (; i + 16 <= n; i += 16)
+                    {
+                        var v = Vector512.Load(y + i);
+                        Vector512.Store(Vector512.Load(g + i) & (Vector512.GreaterThan(v, l) & Vector512.LessThan(v, h)), d + i);
+                    }
+                }
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    Vector256<float> l = Vector256.Create(Lo), h = Vector256.Create(Hi);
+                    for (; i + 8 <= n; i += 8)
+                    {
+                        var v = Vector256.Load(y + i);
+                        Vector256.Store(Vector256.Load(g + i) & (Vector256.GreaterThan(v, l) & Vector256.LessThan(v, h)), d + i);
+                    }
+                }
+                for (; i < n; i++) d[i] = y[i] > Lo && y[i] < Hi ? g[i] : 0f;
+                return;
+            }
             if (Vector512.IsHardwareAccelerated)
             {
                 Vector512<float> l = Vector512.Create(Lo), h = Vector512.Create(Hi);

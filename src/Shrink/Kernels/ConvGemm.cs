@@ -30,7 +30,10 @@ public readonly record struct ConvDims(int N, int Cin, int H, int W, int Cout, i
 /// accumulation order never depends on the thread count: results are bitwise identical for any number of threads.
 /// Pointwise convs on wide maps (≥ 128 positions, Vector512) skip the copies: forward and data gradient multiply each
 /// image in place (<see cref="Gemm.DirectB"/>, bitwise the packed GEMM's result), the weight gradient (≥ 256 positions)
-/// is <see cref="PointwiseWeightGradient"/> (fixed image slices, thread-count independent).
+/// is <see cref="PointwiseWeightGradient"/> (fixed image slices, thread-count independent). On the Vector256 tier
+/// (AVX2 + FMA) the same convs (≥ 128 positions) go to <see cref="PointwiseDirect"/> for forward and data gradient
+/// (chosen by shape and tier alone; each output column one FMA chain) and to the Vector256 blocks of
+/// <see cref="PointwiseWeightGradient"/> for the weight gradient.
 /// Depthwise convolutions go to <see cref="DepthwiseConv"/>, parallel over images or channels. Spans must not alias.
 /// </summary>
 public static unsafe class ConvGemm
@@ -93,6 +96,25 @@ public static unsafe class ConvGemm
                 KernelParallel.For(body.Slices, ref body);
                 return;
             }
+            // Vector256 tier: pointwise convs on wide maps multiply each image in place (PointwiseDirect; pre-packed
+            // weights are not used, so packed and unpacked forwards agree bit for bit). Images, or column ranges of an
+            // image when there are fewer images than threads: each output column is computed alone either way.
+            if (PointwiseDirect.Applies(d))
+            {
+                body.Packed = null;
+                body.Pieces = DirectPieces(d);
+                KernelParallel.For(d.N * body.Pieces, ref body);
+                return;
+            }
+            if (PointwiseDirect.AppliesNarrow(d))
+            {
+                body.Packed = null;
+                body.Nb = ImagesPerChunk(d, TargetColumns);
+                using var pack = new NarrowPack(d, pw, transA: false);
+                body.PackedA = pack.Data;
+                KernelParallel.For((d.N + body.Nb - 1) / body.Nb, ref body);
+                return;
+            }
             // Pointwise convs on wide maps read each image in place (no im2col copy, no packing of B): one image per chunk.
             body.Direct = body.Packed == null && d.Pointwise && d.N >= KernelParallel.MaxThreads && Gemm.DirectBApplies(d.Cgout, d.P, d.K);
             body.Nb = body.Direct ? 1 : ImagesPerChunk(d, TargetColumns);
@@ -123,6 +145,48 @@ public static unsafe class ConvGemm
         }
     }
 
+    /// <summary>op(W_g) of every group packed for <see cref="PointwiseDirect.MultiplyImages"/> (W_g for the forward, W_gᵀ for
+    /// the data gradient), in tracked native memory freed on dispose.</summary>
+    private readonly struct NarrowPack : IDisposable
+    {
+        public readonly float* Data;
+        private readonly long _bytes;
+
+        public NarrowPack(in ConvDims d, float* w, bool transA)
+        {
+            int m = transA ? d.Cgin : d.Cgout, k = transA ? d.Cgout : d.Cgin, size = PointwiseDirect.PackedFloats(m, k);
+            _bytes = (long)size * d.Groups * sizeof(float);
+            Data = (float*)NativeMemory.AlignedAlloc((nuint)_bytes, 64);
+            Profiling.MemoryTracker.Rented(_bytes);
+            for (int g = 0; g < d.Groups; g++)
+                PointwiseDirect.Pack(transA, m, k, w + (nint)g * d.Cgout * d.K, d.K, Data + (nint)g * size);
+        }
+
+        public void Dispose()
+        {
+            NativeMemory.AlignedFree(Data);
+            Profiling.MemoryTracker.Returned(_bytes);
+        }
+    }
+
+    /// <summary>Column pieces per image for <see cref="PointwiseDirect"/>: one, or enough to give every thread work when
+    /// there are fewer images than threads (never less than 64 columns a piece). The results do not depend on it.</summary>
+    private static int DirectPieces(in ConvDims d)
+    {
+        int threads = KernelParallel.MaxThreads;
+        if (d.N >= threads) return 1;
+        return Math.Max(1, Math.Min((2 * threads + d.N - 1) / d.N, d.P / 64));
+    }
+
+    /// <summary>Columns [j0, j1) of piece <paramref name="piece"/> of <paramref name="pieces"/>, cut at strips of
+    /// <see cref="PointwiseDirect.NR"/>.</summary>
+    private static (int J0, int J1) PieceColumns(int p, int piece, int pieces)
+    {
+        int strips = (p + PointwiseDirect.NR - 1) / PointwiseDirect.NR;
+        int s0 = (int)((long)strips * piece / pieces), s1 = (int)((long)strips * (piece + 1) / pieces);
+        return (s0 * PointwiseDirect.NR, Math.Min(p, s1 * PointwiseDirect.NR));
+    }
+
     /// <summary>For in-process A/B timing: false packs the weights in every image chunk (the old behaviour).</summary>
     internal static bool PackOncePerCall = Environment.GetEnvironmentVariable("SHRINK_PACK_PER_CHUNK") != "1";
 
@@ -134,6 +198,8 @@ public static unsafe class ConvGemm
         public int Nb, Slices;
         public PackedMatrix[]? Packed;
         public bool Direct;
+        public int Pieces;
+        public float* PackedA;
 
         public readonly void Invoke(int index)
         {
@@ -141,6 +207,42 @@ public static unsafe class ConvGemm
             if (d.Depthwise)
             {
                 DepthwiseSlice(d, index, Slices, X, Wt, Bias, Y, Lo, Hi);
+                return;
+            }
+            if (PackedA != null)
+            {
+                // Narrow maps: a chunk of images against the weights packed once (PointwiseDirect.MultiplyImages).
+                int first = index * Nb, count = Math.Min(Nb, d.N - first), size = PointwiseDirect.PackedFloats(d.Cgout, d.K);
+                for (int g = 0; g < d.Groups; g++)
+                {
+                    float* yg = Y + (nint)first * d.OutImage + (nint)g * d.Cgout * d.P;
+                    PointwiseDirect.MultiplyImages(PackedA + (nint)g * size, d.Cgout, d.K, count, X + (nint)first * d.InImage + (nint)g * d.Cgin * d.P, d.P,
+                        d.InImage, yg, d.P, d.OutImage, d.P, accumulate: false);
+                    if (Bias == null && Lo == float.NegativeInfinity && Hi == float.PositiveInfinity) continue;
+                    for (int i = 0; i < count; i++)
+                        for (int o = 0; o < d.Cgout; o++)
+                        {
+                            float* row = yg + (nint)i * d.OutImage + (nint)o * d.P;
+                            Epilogue.BiasClamp(row, Bias == null ? 0f : Bias[g * d.Cgout + o], Lo, Hi, row, d.P);
+                        }
+                }
+                return;
+            }
+            if (Pieces > 0)
+            {
+                int n = index / Pieces;
+                var (j0, j1) = PieceColumns(d.P, index % Pieces, Pieces);
+                for (int g = 0; g < d.Groups; g++)
+                {
+                    float* yg = Y + (nint)n * d.OutImage + (nint)g * d.Cgout * d.P;
+                    PointwiseDirect.Multiply(false, d.Cgout, d.K, Wt + (nint)g * d.Cgout * d.K, d.K,
+                        X + (nint)n * d.InImage + (nint)g * d.Cgin * d.P, d.P, yg, d.P, j0, j1, accumulate: false);
+                    for (int o = 0; o < d.Cgout; o++)
+                    {
+                        float* row = yg + (nint)o * d.P + j0;
+                        Epilogue.BiasClamp(row, Bias == null ? 0f : Bias[g * d.Cgout + o], Lo, Hi, row, j1 - j0);
+                    }
+                }
                 return;
             }
             int n0 = index * Nb, nb = Math.Min(Nb, d.N - n0);
@@ -234,6 +336,20 @@ public static unsafe class ConvGemm
                 KernelParallel.For(body.Slices, ref body);
                 return;
             }
+            if (PointwiseDirect.Applies(d))
+            {
+                body.Pieces = DirectPieces(d);
+                KernelParallel.For(d.N * body.Pieces, ref body);
+                return;
+            }
+            if (PointwiseDirect.AppliesNarrow(d))
+            {
+                body.Nb = ImagesPerChunk(d, TargetColumns);
+                using var pack = new NarrowPack(d, pw, transA: true);
+                body.PackedA = pack.Data;
+                KernelParallel.For((d.N + body.Nb - 1) / body.Nb, ref body);
+                return;
+            }
             // Pointwise convs on wide maps: Wᵀ·dY straight into each image's dX (B = dY read in place). With one k block
             // (Cout ≤ 256) or one image per chunk anyway (P > 256) the sums are those of the chunked path: bitwise equal.
             body.Direct = d.Pointwise && d.N >= KernelParallel.MaxThreads && (d.P > TargetColumns / 2 || d.Cgout <= 256) && Gemm.DirectBApplies(d.K, d.P, d.Cgout);
@@ -248,13 +364,34 @@ public static unsafe class ConvGemm
     {
         public ConvDims D;
         public float* Dy, Wt, Dx;
-        public int Nb, Slices;
+        public int Nb, Slices, Pieces;
         public bool Direct;
+        public float* PackedA;
 
         public readonly void Invoke(int index)
         {
             var d = D;
             int plane = d.H * d.W;
+            if (PackedA != null)
+            {
+                // Narrow maps: dX += Wᵀ·dY for a chunk of images, Wᵀ packed once (PointwiseDirect.MultiplyImages).
+                int first = index * Nb, count = Math.Min(Nb, d.N - first), size = PointwiseDirect.PackedFloats(d.Cgin, d.Cgout);
+                for (int g = 0; g < d.Groups; g++)
+                    PointwiseDirect.MultiplyImages(PackedA + (nint)g * size, d.Cgin, d.Cgout, count, Dy + (nint)first * d.OutImage + (nint)g * d.Cgout * d.P, d.P,
+                        d.OutImage, Dx + (nint)first * d.InImage + (nint)g * d.Cgin * plane, d.P, d.InImage, d.P, accumulate: true);
+                return;
+            }
+            if (Pieces > 0)
+            {
+                // dX_g += W_gᵀ·dY_g for columns [j0, j1) of image n, dY read in place.
+                int n = index / Pieces;
+                var (j0, j1) = PieceColumns(d.P, index % Pieces, Pieces);
+                for (int g = 0; g < d.Groups; g++)
+                    PointwiseDirect.Multiply(true, d.K, d.Cgout, Wt + (nint)g * d.Cgout * d.K, d.K,
+                        Dy + (nint)n * d.OutImage + (nint)g * d.Cgout * d.P, d.P, Dx + (nint)n * d.InImage + (nint)g * d.Cgin * plane, d.P,
+                        j0, j1, accumulate: true);
+                return;
+            }
             if (d.Depthwise)
             {
                 int m = d.Cout / d.Cin, taps = d.Geo.KernelH * d.Geo.KernelW;

@@ -60,7 +60,19 @@ public sealed class BatchNormalization : Operator
     private static int Slices(int c, long perChannel) =>
         (int)Math.Clamp(Math.Min(4L * KernelParallel.MaxThreads, c * perChannel / 32768), 1, Math.Max(1, c));
 
-    public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs)
+    public override void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs) =>
+        Forward(ctx, inputs, outputs, float.NegativeInfinity, float.PositiveInfinity);
+
+    /// <summary>Forward with the output clamped in the same pass (per element min(max(x·a + b, lo), hi), as
+    /// <see cref="SpatialVector.AffineClamp"/>: with lo ≥ 0 bit for bit the plain output put through Clip(lo, hi)).</summary>
+    public override bool ForwardClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi)
+    {
+        if (!(lo >= 0f)) return false;
+        Forward(ctx, inputs, outputs, lo, hi);
+        return true;
+    }
+
+    private void Forward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi)
     {
         Tensor x = inputs[0], y = outputs[0];
         int n = x.Shape[0], c = x.Shape[1], s = (int)(x.Shape.Rank == 2 ? 1 : x.Length / Math.Max(1L, (long)n * c));
@@ -94,16 +106,23 @@ public sealed class BatchNormalization : Operator
                     stats.Mean[ch] = runMean[ch];
                     stats.InvStd[ch] = 1f / MathF.Sqrt(runVar[ch] + eps);
                 }
-                Normalize(xs, ys, n, c, s, ch, scale[ch], bias[ch], stats);
+                Normalize(xs, ys, n, c, s, ch, scale[ch], bias[ch], stats, lo, hi);
             }
         });
     }
 
-    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved statistics.</summary>
-    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats)
+    /// <summary>y = (x − mean)·invStd·scale + B for channel <paramref name="ch"/> of every image, from the saved statistics
+    /// (clamped to [lo, hi] unless those are ±∞).</summary>
+    private static void Normalize(ReadOnlySpan<float> xs, Span<float> ys, int n, int c, int s, int ch, float scale, float bias, Stats stats,
+        float lo, float hi)
     {
-        float a = Slope(scale, stats, ch);
-        BatchNorm.Normalize(xs, ys, n, c, s, ch, a, Intercept(bias, stats, ch, a));
+        float a = Slope(scale, stats, ch), b = Intercept(bias, stats, ch, a);
+        if (lo == float.NegativeInfinity && hi == float.PositiveInfinity) { BatchNorm.Normalize(xs, ys, n, c, s, ch, a, b); return; }
+        for (int i = 0; i < n; i++)
+        {
+            int off = (i * c + ch) * s;
+            SpatialVector.AffineClamp(xs.Slice(off, s), a, b, lo, hi, ys.Slice(off, s));
+        }
     }
 
     private static float Slope(float scale, Stats stats, int ch) => scale * stats.InvStd[ch];

@@ -19,10 +19,22 @@ public sealed class Clip : UnaryElementwise
 
     protected override void Compute(ReadOnlySpan<float> x, Span<float> y) => Kernels.Activation.Clamp(x, y, 0f, Min, Max);
 
+    /// <summary>Each element is written from the same element of the input alone: the clamp may run in place.</summary>
+    public override bool RecomputesInPlace => true;
+
+    /// <summary>The gradient can be written over the output gradient (masked in place: no zeroed buffer, one pass less).</summary>
+    public override bool BackwardInPlace(int index) => Fused;
+
+    /// <summary>SHRINK_NO_CLIP_FUSION=1 (or this switch, for in-process A/B timing) turns off the in-place gradient and the
+    /// tape's one-pass recompute of a clip over a released batch norm (or sum).</summary>
+    internal static bool Fused = Environment.GetEnvironmentVariable("SHRINK_NO_CLIP_FUSION") != "1";
+
     public override void Backward(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs,
         ReadOnlySpan<Tensor> outputGrads, ReadOnlySpan<Tensor?> inputGrads)
     {
-        if (inputGrads[0] is { } dx) Kernels.Activation.ClipBackward(outputs[0].Span, outputGrads[0].Span, Min, Max, dx.Span);
+        if (inputGrads[0] is not { } dx) return;
+        if (ReferenceEquals(dx, outputGrads[0])) Kernels.Activation.ClipBackwardInPlace(outputs[0].Span, Min, Max, dx.Span);
+        else Kernels.Activation.ClipBackward(outputs[0].Span, outputGrads[0].Span, Min, Max, dx.Span);
     }
 
     protected override void AccumulateGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy,

@@ -66,6 +66,15 @@ public abstract class Operator
     /// </summary>
     public virtual bool RecomputeClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi) => false;
 
+    /// <summary>
+    /// As <see cref="Forward"/> (same saved state, same side effects such as running statistics), but writing the output
+    /// clamped to [<paramref name="lo"/>, <paramref name="hi"/>] with <paramref name="lo"/> ≥ 0 — bit for bit what a
+    /// following Clip(lo, hi) would make of the plain output — into <paramref name="outputs"/>: the economical tape
+    /// then skips that clip's pass over a batch norm output it releases anyway. Returns false, having done nothing,
+    /// when this op does not fuse a clamp (the default).
+    /// </summary>
+    public virtual bool ForwardClamped(OpContext ctx, ReadOnlySpan<Tensor> inputs, ReadOnlySpan<Tensor> outputs, float lo, float hi) => false;
+
     /// <summary>Whether <see cref="Recompute"/> may be given an output that is one of its inputs (of the output's
     /// shape): true for ops that write each element from the same element of that input alone.</summary>
     public virtual bool RecomputesInPlace => false;

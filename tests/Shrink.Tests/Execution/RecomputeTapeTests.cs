@@ -17,7 +17,7 @@ namespace Shrink.Tests.Execution;
 [Collection("TrackedMemory")]
 public class RecomputeTapeTests
 {
-    private sealed record Outcome(float[][] Grads, float[] InputGrad, float[] Output, float[][] State, long Peak, int Dropped);
+    private sealed record Outcome(float[][] Grads, float[] InputGrad, float[] Output, float[][] State, long Peak, int Dropped, int FusedClips = 0);
 
     /// <summary>One forward + backward from the same parameters (restored afterwards, running statistics included).</summary>
     private static Outcome Run(Shrink.Graph.Graph g, Tensor x, bool economical, bool recompute, bool inPlace = true, bool training = true)
@@ -33,9 +33,10 @@ public class RecomputeTapeTests
             MemoryTracker.Reset();
             long live = MemoryTracker.LiveBytes;
             float[] output, inputGrad;
-            int dropped;
+            int dropped, fused;
             using (var tape = Tape.Forward(g, [x], training, new Random(0), inputGradients: true, economical: economical))
             {
+                fused = tape.FusedClipForwards;
                 output = tape.Output.ToArray();
                 var dy = new Tensor(tape.Output.Shape);
                 Init.Uniform(dy, -1, 1, new Random(2));
@@ -45,7 +46,7 @@ public class RecomputeTapeTests
             }
             long peak = MemoryTracker.PeakBytes - live;
             var state = parameters.Select(p => p.Data.ToArray()).ToArray();
-            return new(g.TrainableParameters.Select(p => p.Grad!.ToArray()).ToArray(), inputGrad, output, state, peak, dropped);
+            return new(g.TrainableParameters.Select(p => p.Grad!.ToArray()).ToArray(), inputGrad, output, state, peak, dropped, fused);
         }
         finally
         {
@@ -111,13 +112,26 @@ public class RecomputeTapeTests
         return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(z)), 2));
     }
 
-    public static TheoryData<string> Graphs => ["chain", "residual", "fanout"];
+    /// <summary>MobileNet v2's inverted residual blocks: conv-BN-ReLU6 (Clip 0..6, recomputed in one fused pass, its
+    /// gradient masked in place), depthwise conv-BN-ReLU6, projection conv-BN, residual sums.</summary>
+    private static Shrink.Graph.Graph Inverted()
+    {
+        var b = new GraphBuilder("inverted", seed: 6);
+        var x = b.Relu6(b.BatchNorm2d(b.Conv2d(b.Input(3, 9, 9), 8, 3, padding: 1, bias: false)));
+        x = Shrink.Zoo.MobileNet.InvertedResidual(b, x, 8, 1, 3);
+        x = Shrink.Zoo.MobileNet.InvertedResidual(b, x, 12, 2, 4);
+        x = Shrink.Zoo.MobileNet.InvertedResidual(b, x, 12, 1, 4);
+        return b.Build(b.Linear(b.Flatten(b.GlobalAvgPool(x)), 3));
+    }
+
+    public static TheoryData<string> Graphs => ["chain", "residual", "fanout", "inverted"];
 
     private static (Shrink.Graph.Graph Graph, Tensor X) Make(string name) => name switch
     {
         "chain" => (ConvBnReluChain(), Images(4, 3, 9, 1)),
         "residual" => (Residual(5), Images(3, 2, 8, 2)),
         "fanout" => (FanOut(), Images(3, 3, 7, 3)),
+        "inverted" => (Inverted(), Images(4, 3, 9, 4)),
         _ => throw new ArgumentException(name),
     };
 
@@ -130,6 +144,9 @@ public class RecomputeTapeTests
         var lean = Run(g, x, economical: true, recompute: true);
         Assert.Equal(0, plain.Dropped);
         Assert.True(lean.Dropped > 0, "no value was recomputed");
+        // MobileNet's BN → ReLU6 pairs: the economical forward writes each clip's output from the batch norm in one pass.
+        if (name == "inverted") Assert.Equal(Clip.Fused && Tape.FuseClipForward ? 7 : 0, lean.FusedClips);
+        Assert.Equal(0, plain.FusedClips);
         AssertBitIdentical(plain, lean);
     }
 

@@ -182,15 +182,98 @@ public class ConvGemmTests
         Assert.Equal(dx0.Select(BitConverter.SingleToInt32Bits), dx1.Select(BitConverter.SingleToInt32Bits));
     }
 
+    /// <summary>The Vector256 tier's in-place pointwise multiply (forced on AVX-512 machines too): forward (with bias and
+    /// clamp) and data gradient against plain loops, and bitwise the same for any thread count, batch 1 (an image cut
+    /// into column ranges) included. Edge sizes: 9-, 4- and 1-column tails, rows not a multiple of 6, groups, K = 300;
+    /// narrow 4×4 and 8×8 maps in image chunks.</summary>
+    [Theory]
+    [InlineData(1, 24, 12, 29, 1)]   // batch 1: column pieces; 144 positions
+    [InlineData(3, 13, 13, 7, 1)]    // 169 positions: a masked 9-column strip; 7 = 6 + 1 rows
+    [InlineData(2, 300, 14, 20, 1)]  // K = 300 (data gradient m = 300); 196 positions: a 4-column tail
+    [InlineData(4, 6, 16, 8, 2)]     // grouped, 256 positions
+    [InlineData(2, 16, 11, 96, 1)]   // 121 positions: below the threshold, the GEMM path
+    [InlineData(5, 5, 27, 11, 1)]    // 729 positions: a 1-column tail
+    [InlineData(37, 40, 4, 25, 1)]   // 4×4 maps: narrow, images in chunks, weights packed once; 25 = 4·6 + 1 rows
+    [InlineData(3, 7, 8, 13, 1)]     // 8×8 maps: narrow, four strips an image
+    [InlineData(9, 8, 4, 12, 2)]     // 4×4 maps, grouped
+    [InlineData(4, 9, 7, 10, 1)]     // 7×7 maps: the folded GEMM
+    public void Pointwise_direct_vector256_matches_plain_loops_for_any_thread_count(int n, int cin, int hw, int cout, int g)
+    {
+        var d = Dims(n, cin, hw, cout, 1, 1, 0, g);
+        var x = Rand(d.N * d.InImage, 41);
+        var w = Rand(d.Cout * d.K, 42);
+        var bias = Rand(d.Cout, 43);
+        var dy = Rand(d.N * d.OutImage, 44);
+        var yRef = new double[d.N * d.OutImage];
+        var dxRef = new double[x.Length];
+        ForEachTap(d, (nn, o, c, oh, ow, ih, iw, wi) =>
+        {
+            int yi = (nn * d.Cout + o) * d.P + oh * d.Geo.OutW + ow, xi = ((nn * d.Cin + c) * d.H + ih) * d.W + iw;
+            yRef[yi] += (double)w[wi] * x[xi];
+            dxRef[xi] += (double)w[wi] * dy[yi];
+        });
+        for (int nn = 0; nn < d.N; nn++)
+            for (int o = 0; o < d.Cout; o++)
+                for (int q = 0; q < d.P; q++) yRef[(nn * d.Cout + o) * d.P + q] = Math.Min(Math.Max(yRef[(nn * d.Cout + o) * d.P + q] + bias[o], -0.5), 0.75);
+        (float[] Y, float[] Dx) Run(int threads)
+        {
+            int saved = KernelParallel.MaxThreads;
+            KernelParallel.MaxThreads = threads;
+            Shrink.Kernels.Gemm.ForceLevel = GemmLevel.Vector256;
+            try
+            {
+                bool tier = PointwiseDirect.Enabled && System.Runtime.Intrinsics.X86.Fma.IsSupported
+                    && Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") != "1" && Environment.GetEnvironmentVariable("SHRINK_SCALAR") != "1";
+                Assert.Equal(tier && d.P >= PointwiseDirect.MinPositions, PointwiseDirect.Applies(d));
+                Assert.Equal(tier && PointwiseDirect.EnabledNarrow && d.P < PointwiseDirect.MinPositions && d.P % 16 == 0, PointwiseDirect.AppliesNarrow(d));
+                var y = new float[d.N * d.OutImage];
+                ConvGemm.Forward(d, x, w, bias, y, -0.5f, 0.75f);
+                var dx = Enumerable.Repeat(1f, x.Length).ToArray(); // accumulates
+                ConvGemm.BackwardData(d, dy, w, dx);
+                return (y, dx);
+            }
+            finally
+            {
+                KernelParallel.MaxThreads = saved;
+                Shrink.Kernels.Gemm.ForceLevel = GemmLevel.Auto;
+            }
+        }
+        var (y2, dx2) = Run(2);
+        AssertClose(yRef, y2, "forward");
+        AssertClose(dxRef.Select(v => v + 1).ToArray(), dx2, "data gradient");
+        foreach (int threads in new[] { 1, 3, 8 })
+        {
+            var (yt, dxt) = Run(threads);
+            Assert.Equal(y2.Select(BitConverter.SingleToInt32Bits), yt.Select(BitConverter.SingleToInt32Bits));
+            Assert.Equal(dx2.Select(BitConverter.SingleToInt32Bits), dxt.Select(BitConverter.SingleToInt32Bits));
+        }
+    }
+
     [Theory]
     [InlineData(19, 5, 6, 10, 26)]  // 260 positions (masked tail of 4), 3 slices, ragged 4×4 blocks on both sides
     [InlineData(9, 24, 144, 28, 28)] // MobileNet v2's expand conv at 28×28, 2 slices
     [InlineData(1, 3, 2, 16, 17)]    // batch 1, blocks narrower than 4
+    [InlineData(10, 7, 5, 1, 257)]   // 257 positions: a one-lane tail on both tiers; odd channel counts (ragged 4×2 and 4×4 blocks)
+    [InlineData(3, 1, 9, 3, 100)]
+    [InlineData(17, 13, 11, 14, 14)] // 196 positions (MobileNet's 14×14 maps): the Vector256 path, the GEMM on Vector512    // one input channel, 300 positions (tail of 4 lanes on Vector256, 12 on Vector512)
     public void Pointwise_weight_gradient_matches_plain_loops_for_any_thread_count(int n, int cin, int cout, int h, int w)
     {
+        foreach (var level in new[] { GemmLevel.Auto, GemmLevel.Vector256 })
+        {
+            Shrink.Kernels.Gemm.ForceLevel = level; // the Vector256 blocks on an AVX-512 machine too
+            try { PointwiseWeightGradientCase(n, cin, cout, h, w); }
+            finally { Shrink.Kernels.Gemm.ForceLevel = GemmLevel.Auto; }
+        }
+    }
+
+    private static void PointwiseWeightGradientCase(int n, int cin, int cout, int h, int w)
+    {
         var d = new ConvDims(n, cin, h, w, cout, 1, new Window2d(1, 1, 1, 1, 0, 0, 1, 1, h, w));
-        Assert.True(!PointwiseWeightGradient.Enabled || !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated || PointwiseWeightGradient.Applies(d)
-            || Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") == "1" || Environment.GetEnvironmentVariable("SHRINK_SCALAR") == "1");
+        bool simd = Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") != "1" && Environment.GetEnvironmentVariable("SHRINK_SCALAR") != "1";
+        bool avx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        bool wide = Shrink.Kernels.Gemm.ActiveLevel == GemmLevel.Vector512; // 256 positions on the Vector512 tier, 128 on Vector256
+        if (d.P >= (wide ? 256 : PointwiseWeightGradient.MinPositions256) && (wide || PointwiseWeightGradient.Enabled256))
+            Assert.True(!PointwiseWeightGradient.Enabled || !simd || !avx2 || PointwiseWeightGradient.Applies(d));
         var x = Rand(d.N * d.InImage, 31);
         var dy = Rand(d.N * d.OutImage, 32);
         var reference = new double[cout * cin];

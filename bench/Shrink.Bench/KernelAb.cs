@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using Shrink.Execution;
+using Shrink.Kernels;
+using Shrink.Tensors;
+using Shrink.Zoo;
+
+namespace Shrink.Bench;
+
+/// <summary>
+/// In-process A/B timing of the AVX2 (Vector256) fast paths against what ran before them, alternating old and new so
+/// that a noisy machine hits both alike. <c>kab</c> times single kernels on MobileNet v2's shapes; <c>trainab</c> times
+/// whole training steps. Switches: dw256 (depthwise), pwgrad (pointwise weight gradient), pwdirect (pointwise forward
+/// and data gradient), all.
+/// </summary>
+internal static class KernelAb
+{
+    public static void Set(string name, bool on)
+    {
+        if (name is "dw256" or "all") FlatPlane.Blocked256 = on;
+        if (name is "pwgrad" or "all") PointwiseWeightGradient.Enabled256 = on;
+        if (name is "pwdirect" or "all") PointwiseDirect.Enabled = on;
+        if (name is "pwnarrow") PointwiseDirect.EnabledNarrow = on;
+        if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
+        if (name is "clipfwd" or "all") Shrink.Execution.Tape.FuseClipForward = on;
+    }
+
+    private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
+
+    private static double Time(Action a)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        a();
+        return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    }
+
+    /// <summary>trainab &lt;model&gt; &lt;batch&gt; &lt;pairs&gt; &lt;switch&gt;: training steps alternating switch off (A) and on (B).</summary>
+    public static void Train(string[] args)
+    {
+        string model = args[0], sw = args.Length > 3 ? args[3] : "all";
+        int batch = int.Parse(args[1]), pairs = int.Parse(args[2]);
+        var graph = ModelZoo.Create(model);
+        var trainer = new Shrink.Training.Trainer(graph, new Shrink.Execution.Losses.CrossEntropyLoss(),
+            new Shrink.Execution.Optimizers.Sgd(graph.TrainableParameters, momentum: 0.9), new Shrink.Execution.Schedules.ConstantLr(0.01));
+        var images = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
+        Init.Uniform(images, -1, 1, new Random(3));
+        var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        var t = new[] { new List<double>(), new List<double>() };
+        var cpu = new[] { new List<double>(), new List<double>() };
+        var proc = Process.GetCurrentProcess();
+        for (int i = 0; i < 2 * pairs + 2; i++)
+        {
+            int b = i % 2;
+            Set(sw, b == 1);
+            proc.Refresh();
+            var c0 = proc.TotalProcessorTime;
+            double ms = Time(() => trainer.Step(images, labels));
+            proc.Refresh();
+            if (i >= 2) { t[b].Add(ms); cpu[b].Add((proc.TotalProcessorTime - c0).TotalMilliseconds); }
+        }
+        Set(sw, true);
+        Console.WriteLine($"{model} bs{batch} switch {sw}: A(off) {Med(t[0]):F0} ms = {batch * 1000 / Med(t[0]):F1} images/s, "
+            + $"B(on) {Med(t[1]):F0} ms = {batch * 1000 / Med(t[1]):F1} images/s, speed-up {Med(t[0]) / Med(t[1]):F3}");
+        Console.WriteLine($"  cpu: A {Med(cpu[0]):F0} ms, B {Med(cpu[1]):F0} ms, speed-up {Med(cpu[0]) / Med(cpu[1]):F3}");
+        Console.WriteLine($"  A: {string.Join(" ", t[0].Select(v => v.ToString("F0")))}");
+        Console.WriteLine($"  B: {string.Join(" ", t[1].Select(v => v.ToString("F0")))}");
+        Console.WriteLine($"  A cpu: {string.Join(" ", cpu[0].Select(v => v.ToString("F0")))}");
+        Console.WriteLine($"  B cpu: {string.Join(" ", cpu[1].Select(v => v.ToString("F0")))}");
+    }
+
+    /// <summary>kab &lt;switch&gt; [images] [rounds]: the kernels behind the switch on MobileNet v2's shapes, off vs on.</summary>
+    public static void Kernels(string[] args)
+    {
+        string sw = args.Length > 0 ? args[0] : "all";
+        int imgs = args.Length > 1 ? int.Parse(args[1]) : 16, rounds = args.Length > 2 ? int.Parse(args[2]) : 7;
+        var rng = new Random(1);
+        float[] R(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        var cases = new List<(string Name, Action Run)>();
+        if (sw is "dw256" or "all")
+            foreach (var (c, hw, s) in new[] { (32, 28, 1), (96, 28, 1), (144, 28, 1), (144, 28, 2), (192, 14, 1), (192, 14, 2), (384, 7, 1), (576, 7, 1), (576, 7, 2), (960, 4, 1) })
+            {
+                int o = (hw + 2 - 3) / s + 1;
+                var d = new ConvDims(imgs, c, hw, hw, c, c, new Window2d(3, 3, s, s, 1, 1, 1, 1, o, o));
+                var x = R((long)imgs * d.InImage); var w = R(c * 9); var y = R((long)imgs * d.OutImage); var dw = new float[c * 9]; var dx = new float[x.Length];
+                cases.Add(($"dw {c}x{hw} s{s} fwd", () => ConvGemm.Forward(d, x, w, default, y)));
+                cases.Add(($"dw {c}x{hw} s{s} data", () => ConvGemm.BackwardData(d, y, w, dx)));
+                cases.Add(($"dw {c}x{hw} s{s} weight", () => ConvGemm.BackwardWeight(d, x, y, dw, default)));
+            }
+        if (sw is "pwgrad" or "pwdirect" or "pwnarrow" or "all")
+            foreach (var (cin, hw, cout) in new[] { (32, 28, 16), (16, 28, 96), (96, 28, 24), (24, 28, 144), (144, 28, 24), (144, 14, 32), (32, 14, 192), (192, 14, 32), (192, 7, 64), (64, 7, 384), (576, 7, 96), (96, 7, 576), (160, 4, 960), (960, 4, 160), (960, 4, 320), (320, 4, 1280) })
+            {
+                var d = new ConvDims(imgs, cin, hw, hw, cout, 1, new Window2d(1, 1, 1, 1, 0, 0, 1, 1, hw, hw));
+                var x = R((long)imgs * d.InImage); var w = R(cout * cin); var y = R((long)imgs * d.OutImage); var dw = new float[cout * cin]; var dx = new float[x.Length];
+                if (sw is "pwdirect" or "pwnarrow" or "all")
+                {
+                    cases.Add(($"pw {cin}x{hw}->{cout} fwd", () => ConvGemm.Forward(d, x, w, default, y)));
+                    cases.Add(($"pw {cin}x{hw}->{cout} data", () => ConvGemm.BackwardData(d, y, w, dx)));
+                }
+                if (sw is "pwgrad" or "all") cases.Add(($"pw {cin}x{hw}->{cout} weight", () => ConvGemm.BackwardWeight(d, x, y, dw, default)));
+            }
+        // Warm-up of both sides until the tiered JIT has promoted the kernels (several seconds on a busy machine).
+        for (int pass = 0; pass < 3; pass++)
+        {
+            foreach (var (_, run) in cases)
+                for (int r = 0; r < 4; r++) { Set(sw, r % 2 == 1); run(); }
+            Thread.Sleep(700);
+        }
+        foreach (var (name, run) in cases)
+        {
+            var t = new[] { new List<double>(), new List<double>() };
+            for (int r = 0; r < 2 * rounds + 2; r++)
+            {
+                int b = r % 2;
+                Set(sw, b == 1);
+                double ms = Time(run);
+                if (r >= 2) t[b].Add(ms);
+            }
+            Set(sw, true);
+            Console.WriteLine($"{name,-28} off {Med(t[0]),8:F2} ms  on {Med(t[1]),8:F2} ms  x{Med(t[0]) / Med(t[1]),5:F2}");
+        }
+    }
+}
