@@ -9,21 +9,39 @@ public static unsafe partial class Gemm
 {
     private const int MR256 = 6, NR256 = 16;
 
-    /// <summary>6×16 micro-kernel: C[0..6,0..16] = alpha·(Ap·Bp) + beta·C over kc steps of packed A (6 per step) and B (16 per step).
-    /// The C tile's lines are prefetched first: the k loop (kc·6 cycles at two FMAs per cycle) hides their L3/DRAM latency,
-    /// which otherwise stalls the C update at the end (measured on Zen 3: about 10% of a 1024³ multiply).</summary>
+    /// <summary>The full 6×16 micro-kernel (<see cref="Kernel256{R}"/> with 6 rows).</summary>
+    private static readonly delegate*<int, float*, float*, float*, nint, float, float, void> s_kernel256 = &Kernel256<Rows6>;
+
+    /// <summary>Edge micro-kernels for the last sliver of a row block, [r - 1] computing r = 1..6 rows (the packed sliver
+    /// still holds 6 values per k step): the unused rows' multiply-adds are not done, and full-width edge tiles are
+    /// written to C directly. Per element the same fused multiply-adds and C update as the 6-row kernel.</summary>
+    private static readonly delegate*<int, float*, float*, float*, nint, float, float, void>[] s_edgeKernels256 =
+    [
+        &Kernel256<Rows1>,
+        &Kernel256<Rows2>,
+        &Kernel256<Rows3>,
+        &Kernel256<Rows4>,
+        &Kernel256<Rows5>,
+        &Kernel256<Rows6>
+    ];
+
+    /// <summary>R×16 micro-kernel (R ≤ 6, a JIT-time constant): C[0..R,0..16] = alpha·(Ap·Bp) + beta·C over kc steps of
+    /// packed A (6 per step, the first R used) and B (16 per step). The inner loop broadcasts A straight from memory
+    /// (vbroadcastss ymm, [mem]: load ports only, the FMA pipes stay free) into 2R accumulators, no spills at R = 6
+    /// (12 accumulators + 2 B + 1 A = 15 of 16 ymm registers). The C tile's lines are prefetched first: the k loop hides
+    /// their L3/DRAM latency, which otherwise stalls the C update at the end (on Zen 3 about 10% of a 1024³ multiply).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    private static void Kernel256<R>(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta) where R : struct, IRows
     {
         if (Sse.IsSupported)
         {
             // 16 floats = 64 bytes: one or two lines per row.
-            Sse.Prefetch0(c); Sse.Prefetch0(c + 15);
-            Sse.Prefetch0(c + ldc); Sse.Prefetch0(c + ldc + 15);
-            Sse.Prefetch0(c + 2 * ldc); Sse.Prefetch0(c + 2 * ldc + 15);
-            Sse.Prefetch0(c + 3 * ldc); Sse.Prefetch0(c + 3 * ldc + 15);
-            Sse.Prefetch0(c + 4 * ldc); Sse.Prefetch0(c + 4 * ldc + 15);
-            Sse.Prefetch0(c + 5 * ldc); Sse.Prefetch0(c + 5 * ldc + 15);
+            { Sse.Prefetch0(c + 0 * ldc); Sse.Prefetch0(c + 0 * ldc + 15); }
+            if (R.N > 1) { Sse.Prefetch0(c + 1 * ldc); Sse.Prefetch0(c + 1 * ldc + 15); }
+            if (R.N > 2) { Sse.Prefetch0(c + 2 * ldc); Sse.Prefetch0(c + 2 * ldc + 15); }
+            if (R.N > 3) { Sse.Prefetch0(c + 3 * ldc); Sse.Prefetch0(c + 3 * ldc + 15); }
+            if (R.N > 4) { Sse.Prefetch0(c + 4 * ldc); Sse.Prefetch0(c + 4 * ldc + 15); }
+            if (R.N > 5) { Sse.Prefetch0(c + 5 * ldc); Sse.Prefetch0(c + 5 * ldc + 15); }
         }
         Vector256<float> c0_0 = default; Vector256<float> c0_1 = default;
         Vector256<float> c1_0 = default; Vector256<float> c1_1 = default;
@@ -35,40 +53,34 @@ public static unsafe partial class Gemm
         {
             var b0 = Vector256.Load(pb + 0);
             var b1 = Vector256.Load(pb + 8);
-            var a0 = Vector256.Create(pa[0]); c0_0 = Vector256.MultiplyAddEstimate(a0, b0, c0_0); c0_1 = Vector256.MultiplyAddEstimate(a0, b1, c0_1);
-            var a1 = Vector256.Create(pa[1]); c1_0 = Vector256.MultiplyAddEstimate(a1, b0, c1_0); c1_1 = Vector256.MultiplyAddEstimate(a1, b1, c1_1);
-            var a2 = Vector256.Create(pa[2]); c2_0 = Vector256.MultiplyAddEstimate(a2, b0, c2_0); c2_1 = Vector256.MultiplyAddEstimate(a2, b1, c2_1);
-            var a3 = Vector256.Create(pa[3]); c3_0 = Vector256.MultiplyAddEstimate(a3, b0, c3_0); c3_1 = Vector256.MultiplyAddEstimate(a3, b1, c3_1);
-            var a4 = Vector256.Create(pa[4]); c4_0 = Vector256.MultiplyAddEstimate(a4, b0, c4_0); c4_1 = Vector256.MultiplyAddEstimate(a4, b1, c4_1);
-            var a5 = Vector256.Create(pa[5]); c5_0 = Vector256.MultiplyAddEstimate(a5, b0, c5_0); c5_1 = Vector256.MultiplyAddEstimate(a5, b1, c5_1);
+            { var a0 = Vector256.Create(pa[0]); c0_0 = Vector256.MultiplyAddEstimate(a0, b0, c0_0); c0_1 = Vector256.MultiplyAddEstimate(a0, b1, c0_1); }
+            if (R.N > 1) { var a1 = Vector256.Create(pa[1]); c1_0 = Vector256.MultiplyAddEstimate(a1, b0, c1_0); c1_1 = Vector256.MultiplyAddEstimate(a1, b1, c1_1); }
+            if (R.N > 2) { var a2 = Vector256.Create(pa[2]); c2_0 = Vector256.MultiplyAddEstimate(a2, b0, c2_0); c2_1 = Vector256.MultiplyAddEstimate(a2, b1, c2_1); }
+            if (R.N > 3) { var a3 = Vector256.Create(pa[3]); c3_0 = Vector256.MultiplyAddEstimate(a3, b0, c3_0); c3_1 = Vector256.MultiplyAddEstimate(a3, b1, c3_1); }
+            if (R.N > 4) { var a4 = Vector256.Create(pa[4]); c4_0 = Vector256.MultiplyAddEstimate(a4, b0, c4_0); c4_1 = Vector256.MultiplyAddEstimate(a4, b1, c4_1); }
+            if (R.N > 5) { var a5 = Vector256.Create(pa[5]); c5_0 = Vector256.MultiplyAddEstimate(a5, b0, c5_0); c5_1 = Vector256.MultiplyAddEstimate(a5, b1, c5_1); }
             pa += 6;
             pb += 16;
         }
         var va = Vector256.Create(alpha);
         if (beta == 0)
         {
-            (c0_0 * va).Store(c + 0 * ldc + 0); (c0_1 * va).Store(c + 0 * ldc + 8);
-            (c1_0 * va).Store(c + 1 * ldc + 0); (c1_1 * va).Store(c + 1 * ldc + 8);
-            (c2_0 * va).Store(c + 2 * ldc + 0); (c2_1 * va).Store(c + 2 * ldc + 8);
-            (c3_0 * va).Store(c + 3 * ldc + 0); (c3_1 * va).Store(c + 3 * ldc + 8);
-            (c4_0 * va).Store(c + 4 * ldc + 0); (c4_1 * va).Store(c + 4 * ldc + 8);
-            (c5_0 * va).Store(c + 5 * ldc + 0); (c5_1 * va).Store(c + 5 * ldc + 8);
+            { (c0_0 * va).Store(c + 0 * ldc + 0); (c0_1 * va).Store(c + 0 * ldc + 8); }
+            if (R.N > 1) { (c1_0 * va).Store(c + 1 * ldc + 0); (c1_1 * va).Store(c + 1 * ldc + 8); }
+            if (R.N > 2) { (c2_0 * va).Store(c + 2 * ldc + 0); (c2_1 * va).Store(c + 2 * ldc + 8); }
+            if (R.N > 3) { (c3_0 * va).Store(c + 3 * ldc + 0); (c3_1 * va).Store(c + 3 * ldc + 8); }
+            if (R.N > 4) { (c4_0 * va).Store(c + 4 * ldc + 0); (c4_1 * va).Store(c + 4 * ldc + 8); }
+            if (R.N > 5) { (c5_0 * va).Store(c + 5 * ldc + 0); (c5_1 * va).Store(c + 5 * ldc + 8); }
         }
         else
         {
             var vb = Vector256.Create(beta);
-            { float* q = c + 0 * ldc + 0; (c0_0 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 0 * ldc + 8; (c0_1 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 1 * ldc + 0; (c1_0 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 1 * ldc + 8; (c1_1 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 2 * ldc + 0; (c2_0 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 2 * ldc + 8; (c2_1 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 3 * ldc + 0; (c3_0 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 3 * ldc + 8; (c3_1 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 4 * ldc + 0; (c4_0 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 4 * ldc + 8; (c4_1 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 5 * ldc + 0; (c5_0 * va + Vector256.Load(q) * vb).Store(q); }
-            { float* q = c + 5 * ldc + 8; (c5_1 * va + Vector256.Load(q) * vb).Store(q); }
+            { { float* q = c + 0 * ldc + 0; (c0_0 * va + Vector256.Load(q) * vb).Store(q); } { float* q = c + 0 * ldc + 8; (c0_1 * va + Vector256.Load(q) * vb).Store(q); } }
+            if (R.N > 1) { { float* q = c + 1 * ldc + 0; (c1_0 * va + Vector256.Load(q) * vb).Store(q); } { float* q = c + 1 * ldc + 8; (c1_1 * va + Vector256.Load(q) * vb).Store(q); } }
+            if (R.N > 2) { { float* q = c + 2 * ldc + 0; (c2_0 * va + Vector256.Load(q) * vb).Store(q); } { float* q = c + 2 * ldc + 8; (c2_1 * va + Vector256.Load(q) * vb).Store(q); } }
+            if (R.N > 3) { { float* q = c + 3 * ldc + 0; (c3_0 * va + Vector256.Load(q) * vb).Store(q); } { float* q = c + 3 * ldc + 8; (c3_1 * va + Vector256.Load(q) * vb).Store(q); } }
+            if (R.N > 4) { { float* q = c + 4 * ldc + 0; (c4_0 * va + Vector256.Load(q) * vb).Store(q); } { float* q = c + 4 * ldc + 8; (c4_1 * va + Vector256.Load(q) * vb).Store(q); } }
+            if (R.N > 5) { { float* q = c + 5 * ldc + 0; (c5_0 * va + Vector256.Load(q) * vb).Store(q); } { float* q = c + 5 * ldc + 8; (c5_1 * va + Vector256.Load(q) * vb).Store(q); } }
         }
     }
 
