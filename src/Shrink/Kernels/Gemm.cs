@@ -67,14 +67,11 @@ public static unsafe partial class Gemm
     private readonly struct Tier(int mr, int nr, int mc, int kc, int nc,
         delegate*<int, float*, float*, float*, nint, float, float, void> kernel,
         delegate*<int, float*, float*, float*, nint, float, float, int, void>[]? rowKernels = null, bool packBPerPanel = false,
-        int packCost = 0, delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeKernels = null)
+        delegate*<int, float*, float*, float*, nint, float, float, void>[]? edgeKernels = null)
     {
         /// <summary>If set, [r - 1] computes only r rows of a tile (same signature as <see cref="Kernel"/>, full width):
         /// edge slivers use it, directly on C when the tile is full width, through the temporary otherwise.</summary>
         public readonly delegate*<int, float*, float*, float*, nint, float, float, void>[]? EdgeKernels = edgeKernels;
-        /// <summary>If nonzero, the thread split weighs each packed float as this many multiply-adds and counts the
-        /// packing every thread repeats (see <see cref="Packed"/>); 0 keeps the per-rectangle rule.</summary>
-        public readonly int PackCost = packCost;
         public readonly int MR = mr, NR = nr, MC = mc, KC = kc, NC = nc;
         /// <summary>Pack each B micro-panel right before its first use (first row block of A) and prefetch the next
         /// panel's source meanwhile, instead of packing the whole kc×nc block up front (see <see cref="Blocked"/>).</summary>
@@ -89,7 +86,7 @@ public static unsafe partial class Gemm
     private static Tier GetTier(GemmLevel level) => level switch
     {
         GemmLevel.Vector512 => new Tier(MR512, NR512, 14 * 24, 256, 32 * 64, null, s_kernels512),
-        GemmLevel.Vector256 => new Tier(MR256, NR256, 6 * 48, 256, 16 * 128, s_kernel256, packBPerPanel: true, packCost: 8, edgeKernels: s_edgeKernels256),
+        GemmLevel.Vector256 => new Tier(MR256, NR256, 6 * 48, 256, 16 * 128, s_kernel256, packBPerPanel: true, edgeKernels: s_edgeKernels256),
         GemmLevel.Vector128 => new Tier(MR128, NR128, 6 * 48, 256, 8 * 256, &Kernel128),
         _ => new Tier(MRScalar, NRScalar, 4 * 64, 256, 4 * 512, &KernelScalar),
     };
@@ -206,38 +203,15 @@ public static unsafe partial class Gemm
         // Split C into tm×tn rectangles aligned to MR/NR, minimising the largest one plus the redundant packing
         // (A is packed tn times, B tm times). Big problems get 3 rectangles per thread, handed out dynamically,
         // so a core slowed down by another process does not hold the whole call back.
-        bool big = (long)m * n * k >= (1L << 26);
+        int parts = (long)m * n * k >= (1L << 26) ? threads * 3 : threads;
         long best = long.MaxValue;
-        if (tier.PackCost == 0)
+        for (int tm = 1; tm <= parts; tm++)
         {
-            int parts = big ? threads * 3 : threads;
-            for (int tm = 1; tm <= parts; tm++)
-            {
-                if (parts % tm != 0) continue;
-                int tn = parts / tm;
-                int mc = RoundUp(CeilDiv(m, tm), tier.MR), nc = RoundUp(CeilDiv(n, tn), tier.NR);
-                long cost = (long)mc * nc * k + (long)k * (mc + nc) * 4;
-                if (cost < best) { best = cost; task.Tn = tn; task.MChunk = mc; task.NChunk = nc; }
-            }
-        }
-        else
-        {
-            // Per-thread cost: its rectangles' multiply-adds plus the A and B packing each rectangle repeats, weighted.
-            // 3 rectangles per thread (dynamic balance) only when that does not cost more than ~5% over 1 per thread:
-            // for small m·n with a long k (128×128×4096) the extra packing made 3 per thread ~20% slower.
-            for (int pass = big ? 0 : 1; pass < 2; pass++)
-            {
-                int parts = pass == 0 ? threads * 3 : threads;
-                for (int tm = 1; tm <= parts; tm++)
-                {
-                    if (parts % tm != 0) continue;
-                    int tn = parts / tm;
-                    int mc = RoundUp(CeilDiv(m, tm), tier.MR), nc = RoundUp(CeilDiv(n, tn), tier.NR);
-                    long cost = (parts / threads) * ((long)mc * nc * k + (long)tier.PackCost * k * (mc + nc));
-                    if (pass == 1 && big) cost += cost / 20;
-                    if (cost < best) { best = cost; task.Tn = tn; task.MChunk = mc; task.NChunk = nc; }
-                }
-            }
+            if (parts % tm != 0) continue;
+            int tn = parts / tm;
+            int mc = RoundUp(CeilDiv(m, tm), tier.MR), nc = RoundUp(CeilDiv(n, tn), tier.NR);
+            long cost = (long)mc * nc * k + (long)k * (mc + nc) * 4;
+            if (cost < best) { best = cost; task.Tn = tn; task.MChunk = mc; task.NChunk = nc; }
         }
         int tasks = CeilDiv(m, task.MChunk) * task.Tn;
         KernelParallel.For(tasks, ref task);
