@@ -76,7 +76,7 @@ public static unsafe partial class Gemm
         /// <summary>Pack each B micro-panel right before its first use (first row block of A) and prefetch the next
         /// panel's source meanwhile, instead of packing the whole kc×nc block up front (see <see cref="Blocked"/>).</summary>
         public readonly bool PackBPerPanel = packBPerPanel;
-        /// <summary>Full MR×NR tiles only; edge tiles go through a temporary.</summary>
+        /// <summary>Full MR×NR tiles only; edge tiles use <see cref="EdgeKernels"/> if set, and a temporary when narrower than NR.</summary>
         public readonly delegate*<int, float*, float*, float*, nint, float, float, void> Kernel = kernel;
         /// <summary>If set, [r - 1] handles r rows and any column count directly (masked), full tiles included.</summary>
         public readonly delegate*<int, float*, float*, float*, nint, float, float, int, void>[]? RowKernels = rowKernels;
