@@ -224,6 +224,7 @@ public static unsafe partial class Gemm
             float* tile = stackalloc float[MaxTile];
             var kernel = Tier.Kernel;
             var rowKernels = Tier.RowKernels;
+            var edgeKernels = Tier.EdgeKernels;
             bool narrow = Narrow;
             for (int pc = 0; pc < K; pc += KcStep)
             {
@@ -249,9 +250,13 @@ public static unsafe partial class Gemm
                         {
                             kernel(kc, ap, bp, cp, Ldc, Alpha, betaEff);
                         }
+                        else if (edgeKernels != null && nr == NR)
+                        {
+                            edgeKernels[mr - 1](kc, ap, bp, cp, Ldc, Alpha, betaEff);
+                        }
                         else
                         {
-                            kernel(kc, ap, bp, tile, NR, 1f, 0f);
+                            (edgeKernels != null ? edgeKernels[mr - 1] : kernel)(kc, ap, bp, tile, NR, 1f, 0f);
                             for (int i = 0; i < mr; i++)
                             {
                                 float* src = tile + i * NR, dst = cp + (nint)i * Ldc;

@@ -134,6 +134,63 @@ public class GemmTests
         }
     }
 
+    /// <summary>The Vector256 tier packs each B micro-panel on first use (with a prefetch of the next one), packs A with
+    /// 6-row register transposes (scalar tail when kc is not a multiple of 8) or 6-float moves (transposed A), and
+    /// prefetches C: shapes crossing every block boundary (several m, n and k blocks, edge tiles in m and n), all four
+    /// transposes, alpha/beta, padded leading dimensions.</summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Vector256_tier_matches_reference_across_block_boundaries(bool tA, bool tB)
+    {
+        Gemm.ForceLevel = GemmLevel.Vector256;
+        try
+        {
+            var rng = new Random(256);
+            Check(rng, tA, tB, 590, 40, 270, 1, 0, 0);          // 3 row blocks, 2 k blocks of 135 (tail of 7 after 8-column steps)
+            Check(rng, tA, tB, 20, 2065, 300, 0.5f, 1, 3);      // 2 column blocks, 2 k blocks of 150, a 2-row edge sliver
+            Check(rng, tA, tB, 301, 97, 263, -1.5f, 0.25f, 1);  // 2 row blocks, 2 k blocks, 1-column edge panel
+            Check(rng, tA, tB, 6, 16, 7, 1, 0, 0);              // one full tile, k below one 8-column step
+            Check(rng, tA, tB, 12, 33, 8, 1, 1, 2);             // k exactly one 8-column step
+        }
+        finally
+        {
+            Gemm.ForceLevel = GemmLevel.Auto;
+        }
+    }
+
+    [Fact]
+    public void Vector256_tier_is_bitwise_independent_of_the_thread_count()
+    {
+        int saved = KernelParallel.MaxThreads;
+        Gemm.ForceLevel = GemmLevel.Vector256;
+        try
+        {
+            var rng = new Random(2561);
+            foreach (var (m, n, k, tA, tB) in new[] { (590, 2065, 300, false, false), (128, 128, 4100, true, false), (301, 777, 531, false, true) })
+            {
+                var a = Random(rng, m * k);
+                var b = Random(rng, k * n);
+                float[]? first = null;
+                foreach (int threads in new[] { 1, 2, 3 })
+                {
+                    KernelParallel.MaxThreads = threads;
+                    var c = new float[m * n];
+                    Gemm.Sgemm(tA, tB, m, n, k, 1, a, tA ? m : k, b, tB ? k : n, 0, c, n);
+                    if (first == null) first = c;
+                    else Assert.Equal(first, c);
+                }
+            }
+        }
+        finally
+        {
+            KernelParallel.MaxThreads = saved;
+            Gemm.ForceLevel = GemmLevel.Auto;
+        }
+    }
+
     [Fact]
     public void AlphaZero_OrKZero_ScalesC()
     {
