@@ -29,10 +29,16 @@ internal static unsafe class PointwiseDirect
     /// <summary>Positions per image from which pointwise convs take this path.</summary>
     internal static int MinPositions = int.Parse(Environment.GetEnvironmentVariable("SHRINK_PWDIRECT256_MINP") ?? "128");
 
+    /// <summary>Batches from which this path pays: it packs the weights on every call, which a single image does not
+    /// amortise (batch-1 MobileNet v2 latency 7.4–7.8 → 9.3–11.6 ms on Zen 3 when it took batch 1 too); batch 1 keeps the
+    /// GEMM with its pre-packed weights.</summary>
+    internal const int MinImages = 2;
+
     /// <summary>Whether a pointwise conv of these sizes takes this path on this thread: the Vector256 tier with FMA, at
-    /// least <see cref="MinPositions"/> positions, a per-group weight of at most 64K floats. Never depends on the thread count.</summary>
+    /// least <see cref="MinImages"/> images of at least <see cref="MinPositions"/> positions, a per-group weight of at
+    /// most 64K floats. Never depends on the thread count.</summary>
     internal static bool Applies(in ConvDims d) =>
-        Enabled && d.Pointwise && d.P >= MinPositions && d.N > 0 && d.Cgin > 0 && d.Cgout > 0
+        Enabled && d.Pointwise && d.P >= MinPositions && d.N >= MinImages && d.Cgin > 0 && d.Cgout > 0
         && Math.Max((long)RoundUp(d.Cgout, MR) * d.Cgin, (long)RoundUp(d.Cgin, MR) * d.Cgout) <= MaxPackedA
         && !SpatialVector.ForceScalar && Gemm.ActiveLevel == GemmLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported;
 
@@ -40,7 +46,7 @@ internal static unsafe class PointwiseDirect
     /// on the same tier: images taken in chunks, the weights packed once per call (<see cref="MultiplyImages"/>). (On 7×7
     /// maps the masked 49th column wastes a quarter of the work and the folded GEMM is faster.) Never depends on the thread count.</summary>
     internal static bool AppliesNarrow(in ConvDims d) =>
-        EnabledNarrow && Enabled && d.Pointwise && d.P < MinPositions && d.P >= NR && d.P % NR == 0 && d.N > 0 && d.Cgin > 0 && d.Cgout > 0
+        EnabledNarrow && Enabled && d.Pointwise && d.P < MinPositions && d.P >= NR && d.P % NR == 0 && d.N >= MinImages && d.Cgin > 0 && d.Cgout > 0
         && !SpatialVector.ForceScalar && Gemm.ActiveLevel == GemmLevel.Vector256 && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>SHRINK_NO_PWDIRECT256_NARROW=1 (or this switch, for in-process A/B timing) keeps the GEMM on narrow maps.</summary>

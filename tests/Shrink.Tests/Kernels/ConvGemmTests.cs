@@ -183,11 +183,12 @@ public class ConvGemmTests
     }
 
     /// <summary>The Vector256 tier's in-place pointwise multiply (forced on AVX-512 machines too): forward (with bias and
-    /// clamp) and data gradient against plain loops, and bitwise the same for any thread count, batch 1 (an image cut
-    /// into column ranges) included. Edge sizes: 9-, 4- and 1-column tails, rows not a multiple of 6, groups, K = 300;
-    /// narrow 4×4 and 8×8 maps in image chunks.</summary>
+    /// clamp) and data gradient against plain loops, and bitwise the same for any thread count, fewer images than threads
+    /// (images cut into column ranges) included; batch 1 stays on the GEMM (the weights' packing would dominate). Edge
+    /// sizes: 9-, 4- and 1-column tails, rows not a multiple of 6, groups, K = 300; narrow 4×4 and 8×8 maps in image chunks.</summary>
     [Theory]
-    [InlineData(1, 24, 12, 29, 1)]   // batch 1: column pieces; 144 positions
+    [InlineData(1, 24, 12, 29, 1)]   // batch 1: the GEMM path
+    [InlineData(2, 24, 12, 29, 1)]   // 2 images, 3 and 8 threads: column pieces; 144 positions
     [InlineData(3, 13, 13, 7, 1)]    // 169 positions: a masked 9-column strip; 7 = 6 + 1 rows
     [InlineData(2, 300, 14, 20, 1)]  // K = 300 (data gradient m = 300); 196 positions: a 4-column tail
     [InlineData(4, 6, 16, 8, 2)]     // grouped, 256 positions
@@ -224,6 +225,7 @@ public class ConvGemmTests
             {
                 bool tier = PointwiseDirect.Enabled && System.Runtime.Intrinsics.X86.Fma.IsSupported
                     && Environment.GetEnvironmentVariable("SHRINK_FORCE_SCALAR") != "1" && Environment.GetEnvironmentVariable("SHRINK_SCALAR") != "1";
+                tier &= d.N >= PointwiseDirect.MinImages;
                 Assert.Equal(tier && d.P >= PointwiseDirect.MinPositions, PointwiseDirect.Applies(d));
                 Assert.Equal(tier && PointwiseDirect.EnabledNarrow && d.P < PointwiseDirect.MinPositions && d.P % 16 == 0, PointwiseDirect.AppliesNarrow(d));
                 var y = new float[d.N * d.OutImage];
