@@ -145,42 +145,23 @@ internal static unsafe class FlatPlane
     /// dot products of the weight gradient (SHRINK_NO_DW256=1).</summary>
     internal static bool Blocked256 = Environment.GetEnvironmentVariable("SHRINK_NO_DW256") != "1";
 
-    /// <summary>The Vector256 form of <see cref="Dot9"/>: the same one pass over d with nine accumulators (d must be zero
-    /// from n up to n rounded up to 8, and s readable that far past each offset).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot9x256(float* d, float* s, int* off, int n, float* w)
-    {
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
-        float* s0 = s + off[0], s1 = s + off[1], s2 = s + off[2], s3 = s + off[3], s4 = s + off[4], s5 = s + off[5], s6 = s + off[6], s7 = s + off[7], s8 = s + off[8];
-        for (int t = 0; t < n; t += 8)
-        {
-            var v = Vector256.Load(d + t);
-            a0 += v * Vector256.Load(s0 + t); a1 += v * Vector256.Load(s1 + t); a2 += v * Vector256.Load(s2 + t);
-            a3 += v * Vector256.Load(s3 + t); a4 += v * Vector256.Load(s4 + t); a5 += v * Vector256.Load(s5 + t);
-            a6 += v * Vector256.Load(s6 + t); a7 += v * Vector256.Load(s7 + t); a8 += v * Vector256.Load(s8 + t);
-        }
-        w[0] += Vector256.Sum(a0); w[1] += Vector256.Sum(a1); w[2] += Vector256.Sum(a2);
-        w[3] += Vector256.Sum(a3); w[4] += Vector256.Sum(a4); w[5] += Vector256.Sum(a5);
-        w[6] += Vector256.Sum(a6); w[7] += Vector256.Sum(a7); w[8] += Vector256.Sum(a8);
-    }
-
     /// <summary>w[k] += Σ_{t &lt; n} d[t]·s[off[k] + t] for 9 taps in one pass (d read once; lanes summed at the end;
-    /// d must be zero from n up to n rounded up to 16, and s readable that far past each offset).</summary>
+    /// d must be zero from n up to n rounded up to the lane count, and s readable that far past each offset).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot9(float* d, float* s, int* off, int n, float* w)
+    private static void Dot9<T>(float* d, float* s, int* off, int n, float* w) where T : struct, ILanes<T>
     {
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
+        T a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default, a8 = default;
         float* s0 = s + off[0], s1 = s + off[1], s2 = s + off[2], s3 = s + off[3], s4 = s + off[4], s5 = s + off[5], s6 = s + off[6], s7 = s + off[7], s8 = s + off[8];
-        for (int t = 0; t < n; t += 16)
+        for (int t = 0; t < n; t += T.Count)
         {
-            var v = Vector512.Load(d + t);
-            a0 += v * Vector512.Load(s0 + t); a1 += v * Vector512.Load(s1 + t); a2 += v * Vector512.Load(s2 + t);
-            a3 += v * Vector512.Load(s3 + t); a4 += v * Vector512.Load(s4 + t); a5 += v * Vector512.Load(s5 + t);
-            a6 += v * Vector512.Load(s6 + t); a7 += v * Vector512.Load(s7 + t); a8 += v * Vector512.Load(s8 + t);
+            var v = T.Load(d + t);
+            a0 += v * T.Load(s0 + t); a1 += v * T.Load(s1 + t); a2 += v * T.Load(s2 + t);
+            a3 += v * T.Load(s3 + t); a4 += v * T.Load(s4 + t); a5 += v * T.Load(s5 + t);
+            a6 += v * T.Load(s6 + t); a7 += v * T.Load(s7 + t); a8 += v * T.Load(s8 + t);
         }
-        w[0] += Vector512.Sum(a0); w[1] += Vector512.Sum(a1); w[2] += Vector512.Sum(a2);
-        w[3] += Vector512.Sum(a3); w[4] += Vector512.Sum(a4); w[5] += Vector512.Sum(a5);
-        w[6] += Vector512.Sum(a6); w[7] += Vector512.Sum(a7); w[8] += Vector512.Sum(a8);
+        w[0] += a0.Sum(); w[1] += a1.Sum(); w[2] += a2.Sum();
+        w[3] += a3.Sum(); w[4] += a4.Sum(); w[5] += a5.Sum();
+        w[6] += a6.Sum(); w[7] += a7.Sum(); w[8] += a8.Sum();
     }
 
     public static void Forward(ReadOnlySpan<float> x, int channels, int height, int width, ReadOnlySpan<float> w,
@@ -291,8 +272,8 @@ internal static unsafe class FlatPlane
                         new ReadOnlySpan<float>(go + (nint)oh * g.OutW, g.OutW).CopyTo(new Span<float>(pdq + (nint)oh * l.Wq, g.OutW));
                     var dqs = new ReadOnlySpan<float>(pdq, l.L);
                     float* wo = pdw + (nint)o * taps;
-                    if (taps == 9 && Vector512.IsHardwareAccelerated && !SpatialVector.ForceScalar) Dot9(pdq, pph, off, l.L, wo);
-                    else if (taps == 9 && Vector256.IsHardwareAccelerated && !SpatialVector.ForceScalar && Blocked256) Dot9x256(pdq, pph, off, l.L, wo);
+                    if (taps == 9 && Vector512.IsHardwareAccelerated && !SpatialVector.ForceScalar) Dot9<Lanes512>(pdq, pph, off, l.L, wo);
+                    else if (taps == 9 && Vector256.IsHardwareAccelerated && !SpatialVector.ForceScalar && Blocked256) Dot9<Lanes256>(pdq, pph, off, l.L, wo);
                     else for (int k = 0; k < taps; k++) wo[k] += SpatialVector.Dot(dqs, new ReadOnlySpan<float>(pph + off[k], l.L));
                 }
             }
