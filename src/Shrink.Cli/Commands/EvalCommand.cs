@@ -23,7 +23,7 @@ public static class EvalCommand
     {
         var data = DatasetCatalog.Load(dataset);
         var graph = ModelResolver.LoadTrained(model, data.Name);
-        var result = Evaluation.Evaluate(graph, data.Test, data.ComputeNormalization(), batchSize, cancel: Options.CancelOnCtrlC());
+        var result = Evaluation.Evaluate(graph, data.Test, data.ComputeNormalization(), batchSize, cancel: Options.CancelOnInterrupt());
         var profile = Profiler.Profile(graph);
         output.Line($"{graph.Name} on {data.Name} test ({result.Count} images): accuracy {result.AccuracyPercent:F2}%, loss {result.Loss:F4}");
         var o = Output.Metrics(profile, result.AccuracyPercent);

@@ -49,7 +49,7 @@ public static class OptimizeCommand
     public static int Run(Arguments a, Output output)
     {
         var progress = new Progress();
-        var options = new OptimizeOptions { Progress = progress, Cancel = Options.CancelOnCtrlC() };
+        var options = new OptimizeOptions { Progress = progress, Cancel = Options.CancelOnInterrupt() };
         OptimizationResult result;
         if (a.Resume is not null)
         {

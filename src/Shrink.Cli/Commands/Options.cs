@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Shrink.Graph;
 
 namespace Shrink.Cli.Commands;
@@ -58,17 +59,33 @@ public static class Options
         : seconds >= TimeSpan.MaxValue.TotalSeconds ? throw new ShrinkException($"{option} is too long: '{text}'.")
         : TimeSpan.FromSeconds(seconds);
 
-    /// <summary>Ctrl-C cancels the token (once); a second Ctrl-C kills the process as usual.</summary>
-    public static CancellationToken CancelOnCtrlC()
+    private static CancellationTokenSource? s_interrupt;
+    private static PosixSignalRegistration? s_terminate;
+
+    /// <summary>
+    /// A token that Ctrl-C (SIGINT) or a plain <c>kill</c> (SIGTERM, as a shutdown or a job scheduler sends) cancels, once:
+    /// the command then stops after its current step and leaves its checkpoint instead of dying mid-step. A second
+    /// signal ends the process as usual. The handlers are installed once per process; each call starts a new token.
+    /// </summary>
+    public static CancellationToken CancelOnInterrupt()
     {
         var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        s_interrupt = cts;
+        if (s_terminate is null)
         {
-            if (cts.IsCancellationRequested) return;
-            e.Cancel = true;
-            Console.Error.WriteLine("shrink: stopping after the current step (Ctrl-C again to kill)...");
-            cts.Cancel();
-        };
+            Console.CancelKeyPress += (_, e) => e.Cancel = Interrupt("Ctrl-C");
+            s_terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => c.Cancel = Interrupt("SIGTERM"));
+        }
         return cts.Token;
+    }
+
+    /// <summary>Cancels the current token; false (let the signal end the process) when there is none or it was cancelled already.</summary>
+    private static bool Interrupt(string signal)
+    {
+        var cts = s_interrupt;
+        if (cts is null || cts.IsCancellationRequested) return false;
+        Console.Error.WriteLine($"shrink: {signal}: stopping after the current step ({signal} again to kill)...");
+        cts.Cancel();
+        return true;
     }
 }

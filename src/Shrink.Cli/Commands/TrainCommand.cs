@@ -71,7 +71,7 @@ public static class TrainCommand
         try
         {
             result = TrainingRun.Fit(graph, data, options, new ProgressPrinter(graph.Name),
-                onBest: outPath is null ? null : (g, _) => OnnxModel.Save(g, outPath), cancel: Options.CancelOnCtrlC());
+                onBest: outPath is null ? null : (g, _) => OnnxModel.Save(g, outPath), cancel: Options.CancelOnInterrupt());
         }
         catch (TrainingInterruptedException e)
         {

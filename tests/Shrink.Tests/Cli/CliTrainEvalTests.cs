@@ -8,7 +8,7 @@ namespace Shrink.Tests.Cli;
 public class CliTrainEvalTests
 {
     /// <summary>A small learnable IDX data set (1x28x28, 10 classes): class k is a bright 6x6 square at its own place, plus noise.</summary>
-    private static void WriteSyntheticIdx(string folder, int nTrain, int nTest)
+    internal static void WriteSyntheticIdx(string folder, int nTrain, int nTest)
     {
         Directory.CreateDirectory(folder);
         var rng = new Random(7);
