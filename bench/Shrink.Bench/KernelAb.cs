@@ -22,6 +22,7 @@ internal static class KernelAb
         if (name is "pwnarrow") PointwiseDirect.EnabledNarrow = on;
         if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
         if (name is "clipfwd" or "all") Shrink.Execution.Tape.FuseClipForward = on;
+        if (name is "wgrad") ConvGemm.WeightGradientV2 = on;
     }
 
     private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
@@ -67,6 +68,39 @@ internal static class KernelAb
         Console.WriteLine($"  B cpu: {string.Join(" ", cpu[1].Select(v => v.ToString("F0")))}");
     }
 
+    /// <summary>wgprobe: the weight gradient's chunk GEMM alone, transposed B vs plain B, on ResNet-18's shapes.</summary>
+    public static void Probe(string[] args)
+    {
+        var rng = new Random(1);
+        float[] R(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        foreach (var (cin, hw, cout, st) in new[] { (64, 28, 64, 1), (64, 28, 128, 2), (128, 14, 128, 1), (256, 7, 256, 1), (512, 4, 512, 1) })
+        {
+            int o = (hw + 2 - 3) / st + 1;
+            var geo = new Window2d(3, 3, st, st, 1, 1, 1, 1, o, o);
+            int p = o * o, nb = Math.Max(1, 2048 / p), cols = nb * p, kk = cin * 9;
+            var x = R((long)nb * cin * hw * hw); var col = new float[(long)kk * cols];
+            var t = new List<double>();
+            for (int r = 0; r < 12; r++)
+            {
+                double ms = Time(() => { for (int i = 0; i < nb; i++) Im2Col.Forward(new ReadOnlySpan<float>(x, i * cin * hw * hw, cin * hw * hw), cin, hw, hw, geo, new Span<float>(col, i * p, (kk - 1) * cols + p), cols); });
+                if (r >= 4) t.Add(ms);
+            }
+            Console.WriteLine($"im2col {cin}x{hw} s{st}: {nb} images, {kk}x{cols}: {Med(t):F2} ms single thread ({(double)kk * cols * 4 / 1e6 / Med(t):F1} GB/s written)");
+        }
+        foreach (var (m, n, k) in new[] { (64, 576, 1568), (128, 576, 1568), (128, 1152, 1960), (256, 1152, 2009), (256, 2304, 2009), (512, 2304, 2048), (512, 4608, 2048) })
+        {
+            var a = R((long)m * k); var bT = R((long)n * k); var b = R((long)n * k); var c = new float[m * n];
+            var runs = new (string, Action)[] {
+                ("tB", () => Gemm.Sgemm(false, true, m, n, k, 1f, a, k, bT, k, 1f, c, n)),
+                ("nB", () => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 1f, c, n)),
+            };
+            var t = new[] { new List<double>(), new List<double>() };
+            for (int r = 0; r < 16; r++) { int i = r % 2; double ms = Time(runs[i].Item2); if (r >= 4) t[i].Add(ms); }
+            double gf = 2.0 * m * n * k / 1e6;
+            Console.WriteLine($"m{m} n{n} k{k}: tB {Med(t[0]):F2} ms ({gf / Med(t[0]):F1} GF/s)  nB {Med(t[1]):F2} ms ({gf / Med(t[1]):F1} GF/s)");
+        }
+    }
+
     /// <summary>kab &lt;switch&gt; [images] [rounds]: the kernels behind the switch on MobileNet v2's shapes, off vs on.</summary>
     public static void Kernels(string[] args)
     {
@@ -97,6 +131,15 @@ internal static class KernelAb
                 }
                 if (sw is "pwgrad" or "all") cases.Add(($"pw {cin}x{hw}->{cout} weight", () => ConvGemm.BackwardWeight(d, x, y, dw, default)));
             }
+        if (sw is "wgrad")
+            foreach (var (cin, hw, cout, st) in new[] { (64, 28, 64, 1), (64, 28, 128, 2), (128, 14, 128, 1), (128, 14, 256, 2), (256, 7, 256, 1), (256, 7, 512, 2), (512, 4, 512, 1) })
+            {
+                int o = (hw + 2 - 3) / st + 1;
+                var d = new ConvDims(imgs, cin, hw, hw, cout, 1, new Window2d(3, 3, st, st, 1, 1, 1, 1, o, o));
+                var x = R((long)imgs * d.InImage); var y = R((long)imgs * d.OutImage); var dw = new float[cout * d.K];
+                double gf = 2.0 * cout * d.K * d.P * imgs / 1e6;
+                cases.Add(($"3x3 {cin}x{hw}->{cout} s{st} weight ({gf / 1000:F1} GF)", () => ConvGemm.BackwardWeight(d, x, y, dw, default)));
+            }
         // Warm-up of both sides until the tiered JIT has promoted the kernels (several seconds on a busy machine).
         for (int pass = 0; pass < 3; pass++)
         {
@@ -107,15 +150,21 @@ internal static class KernelAb
         foreach (var (name, run) in cases)
         {
             var t = new[] { new List<double>(), new List<double>() };
+            var cpu = new[] { new List<double>(), new List<double>() };
+            var proc = Process.GetCurrentProcess();
             for (int r = 0; r < 2 * rounds + 2; r++)
             {
                 int b = r % 2;
                 Set(sw, b == 1);
+                proc.Refresh();
+                var c0 = proc.TotalProcessorTime;
                 double ms = Time(run);
-                if (r >= 2) t[b].Add(ms);
+                proc.Refresh();
+                if (r >= 2) { t[b].Add(ms); cpu[b].Add((proc.TotalProcessorTime - c0).TotalMilliseconds); }
             }
             Set(sw, true);
-            Console.WriteLine($"{name,-28} off {Med(t[0]),8:F2} ms  on {Med(t[1]),8:F2} ms  x{Med(t[0]) / Med(t[1]),5:F2}");
+            Console.WriteLine($"{name,-28} off {Med(t[0]),8:F2} ms  on {Med(t[1]),8:F2} ms  x{Med(t[0]) / Med(t[1]),5:F2}"
+                + $"   cpu off {Med(cpu[0]),8:F1} on {Med(cpu[1]),8:F1} x{Med(cpu[0]) / Med(cpu[1]),5:F2}");
         }
     }
 }

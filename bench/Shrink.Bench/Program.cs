@@ -7,6 +7,7 @@ if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kerne
 // Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps] | tape-ab <model> <batch> <pairs>
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
+if (args.Length > 0 && args[0] == "wgprobe") { Shrink.Bench.KernelAb.Probe(args[1..]); return; }
 if (args.Length > 0 && args[0] == "kab") { Shrink.Bench.KernelAb.Kernels(args[1..]); return; }
 if (args.Length > 0 && args[0] == "trainab") { Shrink.Bench.KernelAb.Train(args[1..]); return; }
 if (args.Length > 0 && args[0] == "layers") { Shrink.Bench.LayerBench.RunArgs(args[1..]); return; }

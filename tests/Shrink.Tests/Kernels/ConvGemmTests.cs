@@ -132,6 +132,42 @@ public class ConvGemmTests
     public void Weight_gradient_is_transposed_when_it_saves_padding(int cout, int k, bool transposed) =>
         Assert.Equal(transposed, ConvGemm.TransposedWeightGradient(cout, k, (14, 32))); // the Vector512 tier's tiles
 
+    [Theory]
+    [InlineData(64, 16, 7, 40, 3, 2, 1, 1)]   // P = 16: 128 images per chunk
+    [InlineData(45, 12, 7, 20, 3, 1, 1, 1)]   // P = 49: 41 images per chunk and a ragged last chunk of 4
+    [InlineData(30, 4, 5, 6, 3, 1, 1, 2)]     // groups, P = 25
+    [InlineData(9, 24, 9, 16, 5, 2, 2, 1)]    // 5×5 stride 2 (P = 25); fewer channels than slices on 1 thread
+    [InlineData(3, 2, 4, 70, 3, 1, 0, 1)]     // 2 input channels: 2 slices, each gathering 35 of the 70 output-gradient rows; P = 4
+    public void Weight_gradient_gathered_a_channel_slice_at_a_time_is_bitwise_equal_and_thread_count_independent(
+        int n, int cin, int hw, int cout, int k, int s, int p, int g)
+    {
+        var d = Dims(n, cin, hw, cout, k, s, p, g);
+        var x = Rand(d.N * d.InImage, 21);
+        var dy = Rand(d.N * d.OutImage, 22);
+        var dwRef = new double[d.Cout * d.K];
+        ForEachTap(d, (nn, o, c, oh, ow, ih, iw, wi) =>
+            dwRef[wi] += (double)x[((nn * d.Cin + c) * d.H + ih) * d.W + iw] * dy[(nn * d.Cout + o) * d.P + oh * d.Geo.OutW + ow]);
+        float[] Run(bool rows, int threads)
+        {
+            bool saved = ConvGemm.WeightGradientV2;
+            int savedThreads = KernelParallel.MaxThreads;
+            ConvGemm.WeightGradientV2 = rows;
+            KernelParallel.MaxThreads = threads;
+            try
+            {
+                var dw = Enumerable.Repeat(0.25f, d.Cout * d.K).ToArray();
+                ConvGemm.BackwardWeight(d, x, dy, dw, default);
+                return dw;
+            }
+            finally { ConvGemm.WeightGradientV2 = saved; KernelParallel.MaxThreads = savedThreads; }
+        }
+        var byImage = Run(false, 2);
+        AssertClose(dwRef.Select(v => v + 0.25).ToArray(), byImage, "weight gradient");
+        Assert.Equal(byImage, Run(true, 2));
+        Assert.Equal(byImage, Run(true, 1));
+        Assert.Equal(byImage, Run(true, 3));
+    }
+
     [Fact]
     public void Packing_the_weights_once_per_call_is_bitwise_equal_to_packing_per_chunk()
     {
