@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Shrink.Cli;
 
 namespace Shrink.Tests.Cli;
@@ -7,12 +8,18 @@ namespace Shrink.Tests.Cli;
 /// A plain <c>kill</c> (SIGTERM) of a training run stops it like Ctrl-C: after the current step, with a checkpoint to
 /// resume from and the interrupted exit code, instead of the process dying mid-step. Runs the CLI as a child process.
 /// </summary>
-public sealed class SignalTests
+public sealed partial class SignalTests
 {
+    private const int SIGTERM = 15;
+
+    /// <summary>libc's kill(2): no dependency on a kill(1) binary, which a minimal machine may lack.</summary>
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
     [Fact]
     public void Sigterm_stops_training_after_a_step_and_leaves_a_checkpoint()
     {
-        if (OperatingSystem.IsWindows()) return; // no kill(1); Windows has no SIGTERM from outside
+        if (OperatingSystem.IsWindows()) return; // Windows has no SIGTERM from outside
         using var dir = new CliTempDir();
         string data = Path.Combine(dir.Path, "synthetic");
         CliTrainEvalTests.WriteSyntheticIdx(data, 2000, 50);
@@ -36,7 +43,7 @@ public sealed class SignalTests
         try
         {
             Assert.True(stepping.Wait(TimeSpan.FromSeconds(120)), $"no training step reported:\n{stderr}");
-            using (var kill = Process.Start("kill", ["-TERM", cli.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            Assert.Equal(0, Kill(cli.Id, SIGTERM));
             Assert.True(cli.WaitForExit(TimeSpan.FromSeconds(120)), "the run did not stop after SIGTERM");
             cli.WaitForExit(); // drains the output handlers
         }
