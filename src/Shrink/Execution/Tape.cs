@@ -424,18 +424,16 @@ public sealed class Tape : IDisposable
     internal static bool FuseClipForward = Environment.GetEnvironmentVariable("SHRINK_NO_FUSED_CLIP_FORWARD") != "1";
 
     /// <summary>The Clip(lo ≥ 0) that step <paramref name="step"/>'s op may write clamped (<see cref="Operator.ForwardClamped"/>):
-    /// the next step, the only reader of this op's single output, which is released after it (nothing else ever reads
-    /// its data); else null.</summary>
+    /// the next step, reading this op's single output, which is released after it (nothing else ever reads its data);
+    /// else null. Released after step + 1 means read last there (<see cref="ForwardReleasePoints"/>), and no reader can
+    /// come before its producer, so the clip is its only reader.</summary>
     private Node? FusedClip(int step, Dictionary<int, List<Value>> release)
     {
         if (!FuseClipForward || !Clip.Fused || step + 1 >= _order.Count) return null;
         var node = _order[step];
         var next = _order[step + 1];
         if (node.Outputs.Count != 1 || next.Op is not Clip { Min: >= 0f } || next.Inputs.Count != 1 || next.Inputs[0] != node.Outputs[0]) return null;
-        if (!release.TryGetValue(step + 1, out var dead) || !dead.Contains(node.Outputs[0])) return null;
-        foreach (var other in _order)
-            if (other != next && other.Inputs.Contains(node.Outputs[0])) return null;
-        return next;
+        return release.TryGetValue(step + 1, out var dead) && dead.Contains(node.Outputs[0]) ? next : null;
     }
 
     /// <summary><see cref="RunNode(Node, OpContext, Tensor[])"/>, the op writing its output clamped by
