@@ -104,8 +104,8 @@ internal static unsafe class PointwiseDirect
                 {
                     int nr = Math.Min(NR, n - jr);
                     float* bp = b + i * bImage + jr, cp = c + i * cImage + (nint)ir * ldc + jr;
-                    if (nr == NR) Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate);
-                    else KernelMasked(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, nr, accumulate);
+                    if (nr == NR) Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate, default(FullStrip));
+                    else Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate, new MaskedStrip(nr));
                 }
         }
     }
@@ -114,25 +114,23 @@ internal static unsafe class PointwiseDirect
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyPacked(float* pa, int m, int k, float* b, int ldb, float* c, int ldc, int j0, int j1, bool accumulate)
     {
+        for (int jr = j0; jr < j1; jr += NR)
         {
-            for (int jr = j0; jr < j1; jr += NR)
+            int nr = Math.Min(NR, j1 - jr);
+            float* bp = b + jr;
+            // Each of the k rows of B is its own short run: fetch the next strip's line of every row ahead (the
+            // hardware prefetcher tracks far fewer streams than k).
+            if (jr + NR < j1 && Sse.IsSupported)
             {
-                int nr = Math.Min(NR, j1 - jr);
-                float* bp = b + jr;
-                // Each of the k rows of B is its own short run: fetch the next strip's line of every row ahead (the
-                // hardware prefetcher tracks far fewer streams than k).
-                if (jr + NR < j1 && Sse.IsSupported)
-                {
-                    float* next = bp + NR;
-                    for (int p = 0; p < k; p++, next += ldb) Sse.Prefetch0(next);
-                }
-                for (int ir = 0; ir < m; ir += MR)
-                {
-                    int mr = Math.Min(MR, m - ir);
-                    float* cp = c + (nint)ir * ldc + jr;
-                    if (nr == NR) Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate);
-                    else KernelMasked(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, nr, accumulate);
-                }
+                float* next = bp + NR;
+                for (int p = 0; p < k; p++, next += ldb) Sse.Prefetch0(next);
+            }
+            for (int ir = 0; ir < m; ir += MR)
+            {
+                int mr = Math.Min(MR, m - ir);
+                float* cp = c + (nint)ir * ldc + jr;
+                if (nr == NR) Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate, default(FullStrip));
+                else Kernel(k, pa + (nint)ir * k, bp, ldb, cp, ldc, mr, accumulate, new MaskedStrip(nr));
             }
         }
     }
@@ -154,15 +152,19 @@ internal static unsafe class PointwiseDirect
         }
     }
 
+    /// <summary>6×16 register tile: C[0..mr, strip] (+)= op(A)·B over the whole k in order, one FMA chain per element
+    /// from zero; <typeparamref name="T"/> says how the strip's 16 columns of B are read and of C written (all of them,
+    /// or the first nr through lane masks — the same chains either way). The JIT compiles one copy per strip kind.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(int k, float* pa, float* b, nint ldb, float* c, nint ldc, int mr, bool accumulate)
+    private static void Kernel<T>(int k, float* pa, float* b, nint ldb, float* c, nint ldc, int mr, bool accumulate, T strip)
+        where T : struct, IStrip
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < k; p++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
+            var b0 = strip.Low(b);
+            var b1 = strip.High(b);
             var a = Vector256.Create(pa[0]); c00 = Fma.MultiplyAdd(a, b0, c00); c01 = Fma.MultiplyAdd(a, b1, c01);
             a = Vector256.Create(pa[1]); c10 = Fma.MultiplyAdd(a, b0, c10); c11 = Fma.MultiplyAdd(a, b1, c11);
             a = Vector256.Create(pa[2]); c20 = Fma.MultiplyAdd(a, b0, c20); c21 = Fma.MultiplyAdd(a, b1, c21);
@@ -172,65 +174,66 @@ internal static unsafe class PointwiseDirect
             pa += MR;
             b += ldb;
         }
-        Store(c, c00, c01, accumulate);
-        if (mr > 1) Store(c + ldc, c10, c11, accumulate);
-        if (mr > 2) Store(c + 2 * ldc, c20, c21, accumulate);
-        if (mr > 3) Store(c + 3 * ldc, c30, c31, accumulate);
-        if (mr > 4) Store(c + 4 * ldc, c40, c41, accumulate);
-        if (mr > 5) Store(c + 5 * ldc, c50, c51, accumulate);
+        strip.Store(c, c00, c01, accumulate);
+        if (mr > 1) strip.Store(c + ldc, c10, c11, accumulate);
+        if (mr > 2) strip.Store(c + 2 * ldc, c20, c21, accumulate);
+        if (mr > 3) strip.Store(c + 3 * ldc, c30, c31, accumulate);
+        if (mr > 4) strip.Store(c + 4 * ldc, c40, c41, accumulate);
+        if (mr > 5) strip.Store(c + 5 * ldc, c50, c51, accumulate);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate)
+    /// <summary>One strip of 16 columns: its two 8-float halves of a row of B, and a row of C written (or added to).</summary>
+    private interface IStrip
     {
-        if (accumulate)
-        {
-            v0 = Vector256.Load(c) + v0;
-            v1 = Vector256.Load(c + 8) + v1;
-        }
-        Vector256.Store(v0, c);
-        Vector256.Store(v1, c + 8);
+        Vector256<float> Low(float* row);
+        Vector256<float> High(float* row);
+        void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate);
     }
 
-    /// <summary>The last strip, nr &lt; 16 columns: B read and C written through lane masks (the same FMA chains).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KernelMasked(int k, float* pa, float* b, nint ldb, float* c, nint ldc, int mr, int nr, bool accumulate)
+    /// <summary>All 16 columns.</summary>
+    private readonly struct FullStrip : IStrip
     {
-        var lane = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
-        var m0 = Vector256.LessThan(lane, Vector256.Create((float)nr));
-        var m1 = Vector256.LessThan(lane, Vector256.Create((float)(nr - 8)));
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < k; p++)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> Low(float* row) => Vector256.Load(row);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> High(float* row) => Vector256.Load(row + 8);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate)
         {
-            var b0 = Avx.MaskLoad(b, m0);
-            var b1 = Avx.MaskLoad(b + 8, m1);
-            var a = Vector256.Create(pa[0]); c00 = Fma.MultiplyAdd(a, b0, c00); c01 = Fma.MultiplyAdd(a, b1, c01);
-            a = Vector256.Create(pa[1]); c10 = Fma.MultiplyAdd(a, b0, c10); c11 = Fma.MultiplyAdd(a, b1, c11);
-            a = Vector256.Create(pa[2]); c20 = Fma.MultiplyAdd(a, b0, c20); c21 = Fma.MultiplyAdd(a, b1, c21);
-            a = Vector256.Create(pa[3]); c30 = Fma.MultiplyAdd(a, b0, c30); c31 = Fma.MultiplyAdd(a, b1, c31);
-            a = Vector256.Create(pa[4]); c40 = Fma.MultiplyAdd(a, b0, c40); c41 = Fma.MultiplyAdd(a, b1, c41);
-            a = Vector256.Create(pa[5]); c50 = Fma.MultiplyAdd(a, b0, c50); c51 = Fma.MultiplyAdd(a, b1, c51);
-            pa += MR;
-            b += ldb;
+            if (accumulate)
+            {
+                v0 = Vector256.Load(c) + v0;
+                v1 = Vector256.Load(c + 8) + v1;
+            }
+            Vector256.Store(v0, c);
+            Vector256.Store(v1, c + 8);
         }
-        StoreMasked(c, c00, c01, m0, m1, accumulate);
-        if (mr > 1) StoreMasked(c + ldc, c10, c11, m0, m1, accumulate);
-        if (mr > 2) StoreMasked(c + 2 * ldc, c20, c21, m0, m1, accumulate);
-        if (mr > 3) StoreMasked(c + 3 * ldc, c30, c31, m0, m1, accumulate);
-        if (mr > 4) StoreMasked(c + 4 * ldc, c40, c41, m0, m1, accumulate);
-        if (mr > 5) StoreMasked(c + 5 * ldc, c50, c51, m0, m1, accumulate);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreMasked(float* c, Vector256<float> v0, Vector256<float> v1, Vector256<float> m0, Vector256<float> m1, bool accumulate)
+    /// <summary>The last strip, nr &lt; 16 columns: B read and C written through lane masks.</summary>
+    private readonly struct MaskedStrip : IStrip
     {
-        if (accumulate)
+        private readonly Vector256<float> _m0, _m1;
+
+        public MaskedStrip(int nr)
         {
-            v0 = Avx.MaskLoad(c, m0) + v0;
-            v1 = Avx.MaskLoad(c + 8, m1) + v1;
+            var lane = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
+            _m0 = Vector256.LessThan(lane, Vector256.Create((float)nr));
+            _m1 = Vector256.LessThan(lane, Vector256.Create((float)(nr - 8)));
         }
-        Avx.MaskStore(c, m0, v0);
-        Avx.MaskStore(c + 8, m1, v1);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> Low(float* row) => Avx.MaskLoad(row, _m0);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public Vector256<float> High(float* row) => Avx.MaskLoad(row + 8, _m1);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Store(float* c, Vector256<float> v0, Vector256<float> v1, bool accumulate)
+        {
+            if (accumulate)
+            {
+                v0 = Avx.MaskLoad(c, _m0) + v0;
+                v1 = Avx.MaskLoad(c + 8, _m1) + v1;
+            }
+            Avx.MaskStore(c, _m0, v0);
+            Avx.MaskStore(c + 8, _m1, v1);
+        }
     }
 }
