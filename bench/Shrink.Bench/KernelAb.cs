@@ -39,12 +39,7 @@ internal static class KernelAb
     {
         string model = args[0], sw = args.Length > 3 ? args[3] : "all";
         int batch = int.Parse(args[1]), pairs = int.Parse(args[2]);
-        var graph = ModelZoo.Create(model);
-        var trainer = new Shrink.Training.Trainer(graph, new Shrink.Execution.Losses.CrossEntropyLoss(),
-            new Shrink.Execution.Optimizers.Sgd(graph.TrainableParameters, momentum: 0.9), new Shrink.Execution.Schedules.ConstantLr(0.01));
-        var images = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
-        Init.Uniform(images, -1, 1, new Random(3));
-        var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        var (_, trainer, images, labels) = Shrink.Profiling.Bench.SyntheticTraining(model, batch);
         var t = new[] { new List<double>(), new List<double>() };
         var cpu = new[] { new List<double>(), new List<double>() };
         var proc = Process.GetCurrentProcess();

@@ -28,12 +28,7 @@ if (args.Length > 0 && args[0] == "tape-ab")
     // in-place gradients) and the current one (B) in one process; median wall and CPU ms per step, tracked peak of each.
     string model = args[1];
     int batch = int.Parse(args[2]), pairs = int.Parse(args[3]);
-    var graph = ModelZoo.Create(model);
-    var trainer = new Shrink.Training.Trainer(graph, new Shrink.Execution.Losses.CrossEntropyLoss(),
-        new Shrink.Execution.Optimizers.Sgd(graph.TrainableParameters, momentum: 0.9), new Shrink.Execution.Schedules.ConstantLr(0.01));
-    var images = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
-    Init.Uniform(images, -1, 1, new Random(3));
-    var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+    var (graph, trainer, images, labels) = Bench.SyntheticTraining(model, batch);
     var wall = new[] { new List<double>(), new List<double>() };
     var cpu = new[] { new List<double>(), new List<double>() };
     var peak = new long[2];
@@ -201,16 +196,11 @@ if (args.Length > 0 && args[0] == "profile")
     int batch = args.Length > 2 ? int.Parse(args[2]) : 128;
     string mode = args.Length > 3 ? args[3] : "train";
     int steps = args.Length > 4 ? int.Parse(args[4]) : 3;
-    var graph = ModelZoo.Create(model);
     var timer = new OpTimer();
     if (mode == "train")
     {
         Bench.MeasureTraining(model, batch, 1);
-        var trainer = new Shrink.Training.Trainer(graph, new Shrink.Execution.Losses.CrossEntropyLoss(),
-            new Shrink.Execution.Optimizers.Sgd(graph.TrainableParameters, momentum: 0.9), new Shrink.Execution.Schedules.ConstantLr(0.01));
-        var images = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
-        Init.Uniform(images, -1, 1, new Random(3));
-        var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        var (_, trainer, images, labels) = Bench.SyntheticTraining(model, batch);
         trainer.Step(images, labels);
         var times = new List<double>();
         OpTimer.Active = timer;
@@ -227,6 +217,7 @@ if (args.Length > 0 && args[0] == "profile")
     }
     else
     {
+        var graph = ModelZoo.Create(model);
         var ex = new Executor(graph);
         var x = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
         Init.Uniform(x, -1, 1, new Random(3));

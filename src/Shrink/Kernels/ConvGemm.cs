@@ -454,6 +454,7 @@ public static unsafe class ConvGemm
     /// slice at a time across the chunk (<see cref="GatherRowsBody"/>) rather than an image at a time.</summary>
     private const int RowGatherBelowP = 128;
 
+    /// <summary>SHRINK_NO_WGRAD2=1 (or this switch, for in-process A/B timing) gathers every weight-gradient chunk an image at a time.</summary>
     internal static bool WeightGradientV2 = Environment.GetEnvironmentVariable("SHRINK_NO_WGRAD2") != "1";
 
     /// <summary>dw += ∂/∂w Σ dy·conv(x, w), and db += Σ dy over images and positions when db is not empty. Accumulates.</summary>

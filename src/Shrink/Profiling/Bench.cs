@@ -304,15 +304,21 @@ public static class Bench
         return 1000 * Median(() => op.Backward(ctx, [x, w], [y], [dy], [data ? dx : null, weight ? dw : null]), quick ? 0.2 : 1.0, minInner: 0);
     }
 
+    /// <summary>The training workload every training measurement times: zoo model <paramref name="model"/>, SGD with
+    /// momentum 0.9 at a constant 0.01, cross-entropy, one fixed batch of uniform(−1, 1) images labelled 0–9 in turn.</summary>
+    internal static (Graph.Graph Graph, Trainer Trainer, Tensor Images, int[] Labels) SyntheticTraining(string model, int batch)
+    {
+        var graph = ModelZoo.Create(model);
+        var trainer = new Trainer(graph, new CrossEntropyLoss(), new Sgd(graph.TrainableParameters, momentum: 0.9), new ConstantLr(0.01), seed: 0);
+        var images = new Tensor(graph.Inputs[0].Shape.WithBatch(batch));
+        Init.Uniform(images, -1, 1, new Random(3));
+        return (graph, trainer, images, Enumerable.Range(0, batch).Select(i => i % 10).ToArray());
+    }
+
     /// <summary>Images per second of full training steps (forward, loss, backward, SGD with momentum) and the tracked peak bytes.</summary>
     public static (double ImagesPerSecond, long PeakBytes) MeasureTraining(string model, int batch, int steps)
     {
-        var graph = ModelZoo.Create(model);
-        var shape = graph.Inputs[0].Shape.WithBatch(batch);
-        var trainer = new Trainer(graph, new CrossEntropyLoss(), new Sgd(graph.TrainableParameters, momentum: 0.9), new ConstantLr(0.01), seed: 0);
-        var images = new Tensor(shape);
-        Init.Uniform(images, -1, 1, new Random(3));
-        var labels = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
+        var (graph, trainer, images, labels) = SyntheticTraining(model, batch);
         trainer.Step(images, labels); // warm-up: JIT, pools, optimizer buffers
         var times = new double[steps];
         MemoryTracker.Reset();
