@@ -470,6 +470,7 @@ public static unsafe class ConvGemm
                 var bb = new BiasBody { D = d, Dy = pdy, Db = pdb };
                 KernelParallel.For(Math.Min(d.Cout, 8 * KernelParallel.MaxThreads), ref bb);
             }
+            if (Winograd.PreferredForWeight(d)) { Winograd.BackwardWeight(d, x, dy, dw); return; }
             if (d.Depthwise)
             {
                 var dwb = new DepthwiseWeightBody { D = d, X = px, Dy = pdy, Dw = pdw, Slices = Math.Min(d.Cin, 4 * KernelParallel.MaxThreads) };

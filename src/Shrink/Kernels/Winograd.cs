@@ -199,7 +199,7 @@ public static unsafe partial class Winograd
                 fixed (float* ps = scratch)
                 {
                     float* v = ps, m = v + Points * vStride, strip = m + Points * mStride, tmp = strip + 6 * stripWidth * lanes;
-                    TransformInput(v0, v1, v, vStride, cols, strip, stripWidth, tmp);
+                    TransformInput<T>(d, X, TilesH, TilesW, v0, v1, 0, d.Cin, v, vStride, cols, strip, tmp);
                     for (int xi = 0; xi < Points; xi++)
                         Gemm.Sgemm(U[xi], false, cols, 1f, new ReadOnlySpan<float>(v + xi * vStride, d.Cin * cols), cols,
                             0f, new Span<float>(m + xi * mStride, Co * cols), cols);
@@ -211,58 +211,6 @@ public static unsafe partial class Winograd
 
         /// <summary>Floats from one point's plane of <paramref name="rows"/>×<paramref name="cols"/> to the next.</summary>
         private static nint PlaneStride(int rows, int cols) => (nint)rows * cols + 16;
-
-        /// <summary>V[ξ, c, column] for the tile vectors [v0, v1) (column = (v − v0)·lanes + lane).</summary>
-        private readonly void TransformInput(int v0, int v1, float* v, nint pointStride, int cols, float* strip, int stripWidth, float* tmp)
-        {
-            var d = D;
-            int lanes = T.Count;
-            nint rowStride = (nint)stripWidth * lanes;
-            for (int s = v0; s < v1;)
-            {
-                // One run of tiles along a tile row of one lane group.
-                int row = s / TilesW, tx0 = s % TilesW, tx1 = Math.Min(TilesW, tx0 + v1 - s);
-                int group = row / TilesH, ty = row % TilesH;
-                for (int c = 0; c < d.Cin; c++)
-                {
-                    StageStrip(group, ty, c, strip, stripWidth);
-                    for (int tx = tx0; tx < tx1; tx++)
-                        InputTile<T>(strip + 4 * tx * lanes, rowStride, tmp, v + c * (nint)cols + (s - v0 + tx - tx0) * lanes, pointStride);
-                }
-                s += tx1 - tx0;
-            }
-        }
-
-        /// <summary>strip[(r·width + col)·lanes + lane] = x[image, c, 4·ty − padTop + r, col − padLeft] for the group's
-        /// images, zero outside the image and for lanes past the batch.</summary>
-        private readonly void StageStrip(int group, int ty, int c, float* strip, int width)
-        {
-            var d = D;
-            int lanes = T.Count;
-            new Span<float>(strip, 6 * width * lanes).Clear();
-            int x0 = Math.Max(0, d.Geo.PadLeft), x1 = Math.Min(width, d.W + d.Geo.PadLeft);
-            int images = Math.Min(lanes, d.N - group * lanes);
-            for (int r = 0; r < 6; r++)
-            {
-                int iy = 4 * ty - d.Geo.PadTop + r;
-                if (iy < 0 || iy >= d.H) continue;
-                if (typeof(T) == typeof(Lanes512) && images == 16 && x1 > x0)
-                {
-                    // 16 images' row segments (one image apart) transposed 16 columns at a time.
-                    float* src = X + (nint)group * 16 * d.InImage + ((nint)c * d.H + iy) * d.W + x0 - d.Geo.PadLeft;
-                    float* dst = strip + ((nint)r * width + x0) * 16;
-                    for (int col = 0; col < x1 - x0; col += 16)
-                        Transpose16(src + col, d.InImage, x1 - x0 - col, dst + col * 16, 16, Math.Min(16, x1 - x0 - col));
-                    continue;
-                }
-                for (int l = 0; l < images; l++)
-                {
-                    float* src = X + (nint)(group * lanes + l) * d.InImage + ((nint)c * d.H + iy) * d.W - d.Geo.PadLeft;
-                    float* dst = strip + (nint)r * width * lanes + l;
-                    for (int col = x0; col < x1; col++) dst[col * lanes] = src[col];
-                }
-            }
-        }
 
         /// <summary>y (or y +=) from M[ξ, o − O0, column] for the tile vectors [v0, v1), with bias and clamp.</summary>
         private readonly void TransformOutput(int v0, int v1, float* m, nint pointStride, int cols, float* tmp)
@@ -315,6 +263,68 @@ public static unsafe partial class Winograd
                 }
                 s += tx1 - tx0;
             }
+        }
+    }
+
+    /// <summary>V[ξ, c, column] = (Bᵀ·d·B)_ξ for the tile vectors [v0, v1) (column = (v − v0)·lanes + lane) of the
+    /// input channels [c0, c1) of x (row c of each point's plane; planes <paramref name="pointStride"/> apart, rows
+    /// <paramref name="cols"/> long). A tile vector is the same tile of a lane group of images; vectors run over the
+    /// tiles of a tile row, then the tile rows, then the lane groups. <paramref name="strip"/> holds
+    /// 6·(4·tilesW + 2)·lanes floats, <paramref name="tmp"/> 36·lanes.</summary>
+    private static void TransformInput<T>(in ConvDims d, float* x, int tilesH, int tilesW, int v0, int v1, int c0, int c1,
+        float* v, nint pointStride, int cols, float* strip, float* tmp) where T : struct, ILanes<T>
+    {
+        int lanes = T.Count, stripWidth = 4 * tilesW + 2;
+        nint rowStride = (nint)stripWidth * lanes;
+        for (int s = v0; s < v1;)
+        {
+            // One run of tiles along a tile row of one lane group.
+            int row = s / tilesW, tx0 = s % tilesW, tx1 = Math.Min(tilesW, tx0 + v1 - s);
+            int group = row / tilesH, ty = row % tilesH;
+            for (int c = c0; c < c1; c++)
+            {
+                StageStrip<T>(d, x, group, ty, c, strip, stripWidth);
+                for (int tx = tx0; tx < tx1; tx++)
+                    InputTile<T>(strip + 4 * tx * lanes, rowStride, tmp, v + c * (nint)cols + (s - v0 + tx - tx0) * lanes, pointStride);
+            }
+            s += tx1 - tx0;
+        }
+    }
+
+    /// <summary>strip[(r·width + col)·lanes + lane] = x[image, c, 4·ty − padTop + r, col − padLeft] for the group's
+    /// images, zero outside the image and for lanes past the batch.</summary>
+    private static void StageStrip<T>(in ConvDims d, float* x, int group, int ty, int c, float* strip, int width) where T : struct, ILanes<T>
+    {
+        int lanes = T.Count;
+        new Span<float>(strip, 6 * width * lanes).Clear();
+        int x0 = Math.Max(0, d.Geo.PadLeft), x1 = Math.Min(width, d.W + d.Geo.PadLeft);
+        int images = Math.Min(lanes, d.N - group * lanes);
+        for (int r = 0; r < 6; r++)
+        {
+            int iy = 4 * ty - d.Geo.PadTop + r;
+            if (iy < 0 || iy >= d.H) continue;
+            float* src = x + (nint)group * lanes * d.InImage + ((nint)c * d.H + iy) * d.W - d.Geo.PadLeft;
+            StageRow<T>(src, d.InImage, images, strip + (nint)r * width * lanes, x0, x1);
+        }
+    }
+
+    /// <summary>dst[col·lanes + l] = src[l·imageStride + col] for col in [col0, col1) and the first
+    /// <paramref name="images"/> lanes (a row segment of each image of a lane group, lane-interleaved).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StageRow<T>(float* src, nint imageStride, int images, float* dst, int col0, int col1) where T : struct, ILanes<T>
+    {
+        int lanes = T.Count;
+        if (typeof(T) == typeof(Lanes512) && images == 16 && col1 > col0)
+        {
+            // 16 images' row segments (one image apart) transposed 16 columns at a time.
+            for (int col = col0; col < col1; col += 16)
+                Transpose16(src + col, imageStride, col1 - col, dst + col * 16, 16, Math.Min(16, col1 - col));
+            return;
+        }
+        for (int l = 0; l < images; l++)
+        {
+            float* s = src + l * imageStride, o = dst + l;
+            for (int col = col0; col < col1; col++) o[col * lanes] = s[col];
         }
     }
 

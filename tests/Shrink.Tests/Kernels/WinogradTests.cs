@@ -88,6 +88,33 @@ public class WinogradTests
         return (dx, abs);
     }
 
+    /// <summary>The weight gradient in double: dw[o, c, i, j] = Σ dy·x over images and positions, and Σ|dy·x|.</summary>
+    private static (double[] Dw, double[] AbsSum) ReferenceWeight(ConvDims d, float[] x, float[] dy)
+    {
+        var g = d.Geo;
+        var dw = new double[d.Cout * d.Cin * 9];
+        var abs = new double[dw.Length];
+        for (int n = 0; n < d.N; n++)
+            for (int o = 0; o < d.Cout; o++)
+                for (int oh = 0; oh < g.OutH; oh++)
+                    for (int ow = 0; ow < g.OutW; ow++)
+                    {
+                        double gy = dy[((n * d.Cout + o) * g.OutH + oh) * g.OutW + ow];
+                        for (int c = 0; c < d.Cin; c++)
+                            for (int i = 0; i < 3; i++)
+                                for (int j = 0; j < 3; j++)
+                                {
+                                    int ih = oh - g.PadTop + i, iw = ow - g.PadLeft + j;
+                                    if (ih < 0 || ih >= d.H || iw < 0 || iw >= d.W) continue;
+                                    double p = gy * x[((n * d.Cin + c) * d.H + ih) * d.W + iw];
+                                    int wi = ((o * d.Cin + c) * 3 + i) * 3 + j;
+                                    dw[wi] += p;
+                                    abs[wi] += Math.Abs(p);
+                                }
+                    }
+        return (dw, abs);
+    }
+
     private static float[] Rand(int n, int seed) => GradientCheck.Random(new Shape(n), seed).ToArray();
 
     private static void AssertClose(double[] expected, double[] absSum, float[] actual, string what)
@@ -148,6 +175,63 @@ public class WinogradTests
     }
 
     [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Weight_gradient_matches_direct_convolution(int n, int cin, int h, int w, int cout, int pt, int pl, int pb, int pr)
+    {
+        var d = Dims(n, cin, h, w, cout, pt, pl, pb, pr);
+        var x = Rand(d.N * d.InImage, 18);
+        var dy = Rand(d.N * d.OutImage, 19);
+        var (dwRef, abs) = ReferenceWeight(d, x, dy);
+
+        var dw = Enumerable.Repeat(1f, dwRef.Length).ToArray(); // accumulates
+        Winograd.BackwardWeight(d, x, dy, dw);
+        AssertClose(dwRef.Select(v => v + 1).ToArray(), abs, dw, "weight gradient");
+    }
+
+    [Fact]
+    public void Weight_gradient_in_blocks_of_tiles_and_slices_of_output_channels_matches()
+    {
+        var d = Dims(19, 20, 10, 9, 45, 1, 1, 1, 1);
+        var x = Rand(d.N * d.InImage, 20);
+        var dy = Rand(d.N * d.OutImage, 21);
+        var (dwRef, abs) = ReferenceWeight(d, x, dy);
+        var whole = new float[dwRef.Length];
+        Winograd.BackwardWeight(d, x, dy, whole);
+        var dw = new float[dwRef.Length];
+        long savedSlice = Winograd.SliceFloats;
+        int savedBlock = Winograd.WeightBlockFloats;
+        Winograd.SliceFloats = 36 * 24 * 16; // ≤ 16 output channels per slice (Cin 20 pads to 24 lanes at most): 45 → 3 slices
+        Winograd.WeightBlockFloats = 1;     // the smallest blocks (128 tiles): 3 image groups × 9 tiles at 8 lanes → several blocks
+        try
+        {
+            Winograd.BackwardWeight(d, x, dy, dw);
+        }
+        finally { Winograd.SliceFloats = savedSlice; Winograd.WeightBlockFloats = savedBlock; }
+        AssertClose(dwRef, abs, whole, "one block");
+        AssertClose(dwRef, abs, dw, "blocks and slices");
+    }
+
+    [Fact]
+    public void Weight_gradient_does_not_depend_on_the_thread_count()
+    {
+        var d = Dims(37, 16, 10, 10, 24, 1, 1, 1, 1);
+        var x = Rand(d.N * d.InImage, 22);
+        var dy = Rand(d.N * d.OutImage, 23);
+        var dw1 = new float[d.Cout * d.Cin * 9];
+        var dw4 = new float[dw1.Length];
+        int saved = KernelParallel.MaxThreads;
+        try
+        {
+            KernelParallel.MaxThreads = 1;
+            Winograd.BackwardWeight(d, x, dy, dw1);
+            KernelParallel.MaxThreads = 4;
+            Winograd.BackwardWeight(d, x, dy, dw4);
+        }
+        finally { KernelParallel.MaxThreads = saved; }
+        Assert.Equal(dw1, dw4);
+    }
+
+    [Theory]
     [InlineData((int)GemmLevel.Vector256)]
     [InlineData((int)GemmLevel.Vector128)]
     [InlineData((int)GemmLevel.Scalar)]
@@ -157,15 +241,20 @@ public class WinogradTests
         var d = Dims(11, 9, 7, 9, 10, 1, 1, 1, 1);
         var x = Rand(d.N * d.InImage, 6);
         var wt = Rand(d.Cout * d.Cin * 9, 7);
+        var dy = Rand(d.N * d.OutImage, 24);
         var (yRef, abs) = Reference(d, x, wt);
+        var (dwRef, absDw) = ReferenceWeight(d, x, dy);
         var y = new float[yRef.Length];
+        var dw = new float[dwRef.Length];
         Gemm.ForceLevel = level;
         try
         {
             Winograd.Forward(d, x, wt, default, y);
+            Winograd.BackwardWeight(d, x, dy, dw);
         }
         finally { Gemm.ForceLevel = GemmLevel.Auto; }
         AssertClose(yRef, abs, y, level.ToString());
+        AssertClose(dwRef, absDw, dw, $"{level} weight gradient");
     }
 
     [Fact]
