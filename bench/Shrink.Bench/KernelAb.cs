@@ -23,6 +23,7 @@ internal static class KernelAb
         if (name is "clip" or "all") Shrink.Ops.Clip.Fused = on;
         if (name is "clipfwd" or "all") Shrink.Execution.Tape.FuseClipForward = on;
         if (name is "wgrad") ConvGemm.WeightGradientV2 = on;
+        if (name is "winowgrad") Winograd.WeightEnabled = on;
     }
 
     private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
@@ -63,36 +64,34 @@ internal static class KernelAb
         Console.WriteLine($"  B cpu: {string.Join(" ", cpu[1].Select(v => v.ToString("F0")))}");
     }
 
-    /// <summary>wgprobe: the weight gradient's chunk GEMM alone, transposed B vs plain B, on ResNet-18's shapes.</summary>
+    /// <summary>wgprobe [batch] [pairs]: the conv weight gradient on ResNet-18 / ResNet-20 / VGG-11 3×3 stride-1 shapes,
+    /// im2col + GEMM (A) against Winograd (B), alternating; medians of wall and CPU time.</summary>
     public static void Probe(string[] args)
     {
+        int batch = args.Length > 0 ? int.Parse(args[0]) : 128, pairs = args.Length > 1 ? int.Parse(args[1]) : 5;
         var rng = new Random(1);
         float[] R(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
-        foreach (var (cin, hw, cout, st) in new[] { (64, 28, 64, 1), (64, 28, 128, 2), (128, 14, 128, 1), (256, 7, 256, 1), (512, 4, 512, 1) })
+        var proc = Process.GetCurrentProcess();
+        foreach (var (cin, hw, cout) in new[] { (16, 28, 16), (32, 14, 32), (64, 7, 64), (64, 28, 64), (128, 14, 128), (256, 7, 256),
+            (512, 4, 512), (64, 14, 128), (128, 7, 256), (32, 28, 32), (48, 14, 48), (16, 28, 16), (16, 14, 32), (32, 7, 64), (32, 14, 64) })
         {
-            int o = (hw + 2 - 3) / st + 1;
-            var geo = new Window2d(3, 3, st, st, 1, 1, 1, 1, o, o);
-            int p = o * o, nb = Math.Max(1, 2048 / p), cols = nb * p, kk = cin * 9;
-            var x = R((long)nb * cin * hw * hw); var col = new float[(long)kk * cols];
-            var t = new List<double>();
-            for (int r = 0; r < 12; r++)
-            {
-                double ms = Time(() => { for (int i = 0; i < nb; i++) Im2Col.Forward(new ReadOnlySpan<float>(x, i * cin * hw * hw, cin * hw * hw), cin, hw, hw, geo, new Span<float>(col, i * p, (kk - 1) * cols + p), cols); });
-                if (r >= 4) t.Add(ms);
-            }
-            Console.WriteLine($"im2col {cin}x{hw} s{st}: {nb} images, {kk}x{cols}: {Med(t):F2} ms single thread ({(double)kk * cols * 4 / 1e6 / Med(t):F1} GB/s written)");
-        }
-        foreach (var (m, n, k) in new[] { (64, 576, 1568), (128, 576, 1568), (128, 1152, 1960), (256, 1152, 2009), (256, 2304, 2009), (512, 2304, 2048), (512, 4608, 2048) })
-        {
-            var a = R((long)m * k); var bT = R((long)n * k); var b = R((long)n * k); var c = new float[m * n];
-            var runs = new (string, Action)[] {
-                ("tB", () => Gemm.Sgemm(false, true, m, n, k, 1f, a, k, bT, k, 1f, c, n)),
-                ("nB", () => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 1f, c, n)),
-            };
+            var d = new ConvDims(batch, cin, hw, hw, cout, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1, hw, hw));
+            var x = R((long)d.N * d.InImage); var dy = R((long)d.N * d.OutImage); var dw = new float[d.Cout * d.K];
             var t = new[] { new List<double>(), new List<double>() };
-            for (int r = 0; r < 16; r++) { int i = r % 2; double ms = Time(runs[i].Item2); if (r >= 4) t[i].Add(ms); }
-            double gf = 2.0 * m * n * k / 1e6;
-            Console.WriteLine($"m{m} n{n} k{k}: tB {Med(t[0]):F2} ms ({gf / Med(t[0]):F1} GF/s)  nB {Med(t[1]):F2} ms ({gf / Med(t[1]):F1} GF/s)");
+            var cpu = new[] { new List<double>(), new List<double>() };
+            for (int r = 0; r < 2 * pairs + 2; r++)
+            {
+                int b = r % 2;
+                Winograd.WeightEnabled = false;
+                proc.Refresh();
+                var c0 = proc.TotalProcessorTime;
+                double ms = Time(() => { if (b == 1) Winograd.BackwardWeight(d, x, dy, dw); else ConvGemm.BackwardWeight(d, x, dy, dw, default); });
+                proc.Refresh();
+                if (r >= 2) { t[b].Add(ms); cpu[b].Add((proc.TotalProcessorTime - c0).TotalMilliseconds); }
+            }
+            Winograd.WeightEnabled = true;
+            Console.WriteLine($"{cin}->{cout} {hw}x{hw} bs{batch}: im2col {Med(t[0]):F1} ms (cpu {Med(cpu[0]):F1}), winograd {Med(t[1]):F1} ms "
+                + $"(cpu {Med(cpu[1]):F1}), speed-up {Med(t[0]) / Med(t[1]):F2} (cpu {Med(cpu[0]) / Med(cpu[1]):F2})");
         }
     }
 

@@ -18,10 +18,15 @@ public static unsafe partial class Winograd
     /// so blocks are larger than the forward pass's.</summary>
     internal static int WeightBlockFloats = 2 << 20;
 
-    /// <summary>Whether <see cref="ConvGemm.BackwardWeight"/> sends the weight gradient here (measured on the
-    /// ResNet-18 / ResNet-20 / VGG-11 shapes at batch 128, docs/performance.md).</summary>
+    /// <summary>SHRINK_NO_WINOGRAD_WGRAD=1 (or this switch, for in-process A/B timing) keeps the weight gradient on
+    /// im2col + GEMM (SHRINK_NO_WINOGRAD does too).</summary>
+    internal static bool WeightEnabled = Environment.GetEnvironmentVariable("SHRINK_NO_WINOGRAD_WGRAD") != "1";
+
+    /// <summary>Whether <see cref="ConvGemm.BackwardWeight"/> sends the weight gradient here. Measured at batch 128 on
+    /// AVX2 (<c>Shrink.Bench wgprobe</c>, docs/performance.md): 2.0–2.3× faster than im2col + GEMM on ResNet-18's
+    /// 64…512-channel layers, 1.2–1.4× at 32–48 channels, break-even at 16; maps of at least 4×4 (one tile).</summary>
     public static bool PreferredForWeight(in ConvDims d) =>
-        Enabled && Supports(d) && d.N >= 16 && d.Cin >= 64 && d.Cout >= 64 && d.Geo.OutH >= 4 && d.Geo.OutW >= 4;
+        Enabled && WeightEnabled && Supports(d) && d.N >= 16 && d.Cin >= 32 && d.Cout >= 32 && d.Geo.OutH >= 4 && d.Geo.OutW >= 4;
 
     /// <summary>dw += ∂/∂w Σ dy·conv(x, w) for a 3×3 stride-1 conv (<see cref="Supports"/>): x [N, Cin, H, W],
     /// dy [N, Cout, OutH, OutW], dw [Cout, Cin, 3, 3]. Accumulates into dw. The bias gradient is not computed here.</summary>

@@ -6,7 +6,7 @@ using Shrink.Tests.Ops;
 namespace Shrink.Tests.Kernels;
 
 /// <summary>
-/// Winograd F(4×4, 3×3) against a direct convolution in double precision, forward (bias, clamp) and data gradient, over
+/// Winograd F(4×4, 3×3) against a direct convolution in double precision, forward (bias, clamp), data and weight gradients, over
 /// awkward sizes; the dispatch from <see cref="ConvGemm"/> and the Conv op's gradient check through it.
 /// <para>Tolerance: Winograd's transforms scale values by up to ~10² (Bᵀ·d·B sums up to 10×10 terms with weights up to
 /// 5) and G·g·Gᵀ then Aᵀ·M·A rescale them, so float32 rounding gives an absolute error proportional to the sum of the
@@ -321,7 +321,9 @@ public class WinogradTests
         var d = Dims(16, 64, 6, 6, 64, 1, 1, 1, 1);
         Assert.True(Winograd.Preferred(d));
         Assert.True(Winograd.PreferredForData(d));
+        Assert.True(Winograd.PreferredForWeight(d));
         Assert.False(Winograd.Preferred(Dims(1, 64, 6, 6, 64, 1, 1, 1, 1)));    // batch 1 stays on im2col
+        Assert.False(Winograd.PreferredForWeight(Dims(16, 16, 6, 6, 64, 1, 1, 1, 1))); // too few channels for the weight gradient
         Assert.False(Winograd.Preferred(Dims(16, 3, 6, 6, 64, 1, 1, 1, 1)));    // too few input channels
         Assert.False(Winograd.Preferred(Dims(16, 128, 6, 6, 64, 1, 1, 1, 1)));  // fewer outputs than inputs, < 128
         Assert.False(Winograd.PreferredForData(Dims(16, 64, 6, 6, 128, 1, 1, 1, 1))); // its data gradient is that conv
@@ -335,17 +337,30 @@ public class WinogradTests
         Winograd.Forward(d, x, wt, default, direct);
         Assert.Equal(direct, viaConv);
 
+        var dy = Rand(d.N * d.OutImage, 25);
+        var dwViaConv = new float[d.Cout * d.K];
+        ConvGemm.BackwardWeight(d, x, dy, dwViaConv, default);
+        var dwDirect = new float[dwViaConv.Length];
+        Winograd.BackwardWeight(d, x, dy, dwDirect);
+        Assert.Equal(dwDirect, dwViaConv);
+
         var im2col = new float[viaConv.Length];
+        var dwIm2col = new float[dwViaConv.Length];
         Winograd.Enabled = false;
         try
         {
             Assert.False(Winograd.Preferred(d));
+            Assert.False(Winograd.PreferredForWeight(d));
             ConvGemm.Forward(d, x, wt, default, im2col);
+            ConvGemm.BackwardWeight(d, x, dy, dwIm2col, default);
         }
         finally { Winograd.Enabled = true; }
         Assert.NotEqual(direct, im2col); // a different rounding: the other path ran
+        Assert.NotEqual(dwDirect, dwIm2col);
         var (yRef, abs) = Reference(d, x, wt);
         AssertClose(yRef, abs, im2col, "im2col");
+        var (dwRef, absDw) = ReferenceWeight(d, x, dy);
+        AssertClose(dwRef, absDw, dwIm2col, "im2col weight gradient");
     }
 
     [Fact]
@@ -356,7 +371,7 @@ public class WinogradTests
         var w = GradientCheck.Random(new Shape(64, 64, 3, 3), 13);
         var b = GradientCheck.Random(new Shape(64), 14);
         var d = op.Measure(x.Shape, w.Shape, new Shape(16, 64, 4, 5));
-        Assert.True(Winograd.Preferred(d) && Winograd.PreferredForData(d));
+        Assert.True(Winograd.Preferred(d) && Winograd.PreferredForData(d) && Winograd.PreferredForWeight(d));
         GradientCheck.AssertOp(op, [x, w, b], maxElementsPerInput: 24);
     }
 }
