@@ -86,7 +86,7 @@ public sealed class Tape : IDisposable
                 else if (release is not null && tape.FusedClip(step, release) is { } clip)
                 {
                     // Op → Clip(lo ≥ 0) over a value released right after the clip: the op writes the clamped values into
-                    // the clip's output in one pass; its own output keeps a buffer (for its shape) that nothing reads.
+                    // the clip's output in one pass; its own output is only a shape (nothing reads its data).
                     outs = RunNode(node, ctx, ins, clip, out clamped);
                     if (clamped is not null) tape.FusedClipForwards++;
                 }
@@ -441,7 +441,6 @@ public sealed class Tape : IDisposable
     private static Tensor[] RunNode(Node node, OpContext ctx, Tensor[] inputs, Node clip, out Tensor? clipOutput)
     {
         var shapes = Graph.Graph.InferNodeShapes(node, node.Op, inputs.Select(t => t.Shape).ToArray());
-        var own = Tensor.Rent(shapes[0], clear: false);
         var z = Tensor.Rent(shapes[0], clear: false);
         var c = (Clip)clip.Op;
         try
@@ -449,19 +448,17 @@ public sealed class Tape : IDisposable
             if (node.Op.ForwardClamped(ctx, inputs, [z], c.Min, c.Max))
             {
                 clipOutput = z;
-                return [own];
+                return [Tensor.ShapeOnly(shapes[0])];
             }
-            z.Dispose();
-            clipOutput = null;
-            node.Op.Forward(ctx, inputs, [own]);
-            return [own];
         }
         catch
         {
-            own.Dispose();
             z.Dispose();
             throw;
         }
+        z.Dispose();
+        clipOutput = null;
+        return RunNode(node, ctx, inputs);
     }
 
     /// <summary>Infers a node's output shapes from concrete input tensors, allocates the outputs and runs forward.</summary>

@@ -80,58 +80,49 @@ public static unsafe class Activation
         public float Lo, Hi;
         public bool Overwrite;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
             int start = index * Chunk, n = Math.Min(Chunk, N - start);
-            float* y = Y + start, g = G + start, d = Dx + start;
+            if (Overwrite) Pass<Overwriting>(Y + start, G + start, Dx + start, n, Lo, Hi);
+            else Pass<Accumulating>(Y + start, G + start, Dx + start, n, Lo, Hi);
+        }
+
+        /// <summary>d = (g masked by lo &lt; y &lt; hi), or d += it: one loop, specialised per mode by the JIT.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Pass<TMode>(float* y, float* g, float* d, int n, float lo, float hi) where TMode : struct, IGradientMode
+        {
             int i = 0;
-            if (Overwrite)
-            {
-                if (Vector512.IsHardwareAccelerated)
-                {
-                    Vector512<float> l = Vector512.Create(Lo), h = Vector512.Create(Hi);
-                    for (; i + 16 <= n; i += 16)
-                    {
-                        var v = Vector512.Load(y + i);
-                        Vector512.Store(Vector512.Load(g + i) & (Vector512.GreaterThan(v, l) & Vector512.LessThan(v, h)), d + i);
-                    }
-                }
-                if (Vector256.IsHardwareAccelerated)
-                {
-                    Vector256<float> l = Vector256.Create(Lo), h = Vector256.Create(Hi);
-                    for (; i + 8 <= n; i += 8)
-                    {
-                        var v = Vector256.Load(y + i);
-                        Vector256.Store(Vector256.Load(g + i) & (Vector256.GreaterThan(v, l) & Vector256.LessThan(v, h)), d + i);
-                    }
-                }
-                for (; i < n; i++) d[i] = y[i] > Lo && y[i] < Hi ? g[i] : 0f;
-                return;
-            }
             if (Vector512.IsHardwareAccelerated)
             {
-                Vector512<float> l = Vector512.Create(Lo), h = Vector512.Create(Hi);
+                Vector512<float> l = Vector512.Create(lo), h = Vector512.Create(hi);
                 for (; i + 16 <= n; i += 16)
                 {
                     var v = Vector512.Load(y + i);
-                    var m = Vector512.GreaterThan(v, l) & Vector512.LessThan(v, h);
-                    Vector512.Store(Vector512.Load(d + i) + (Vector512.Load(g + i) & m), d + i);
+                    var r = Vector512.Load(g + i) & (Vector512.GreaterThan(v, l) & Vector512.LessThan(v, h));
+                    (TMode.Accumulate ? Vector512.Load(d + i) + r : r).Store(d + i);
                 }
             }
             if (Vector256.IsHardwareAccelerated)
             {
-                Vector256<float> l = Vector256.Create(Lo), h = Vector256.Create(Hi);
+                Vector256<float> l = Vector256.Create(lo), h = Vector256.Create(hi);
                 for (; i + 8 <= n; i += 8)
                 {
                     var v = Vector256.Load(y + i);
-                    var m = Vector256.GreaterThan(v, l) & Vector256.LessThan(v, h);
-                    Vector256.Store(Vector256.Load(d + i) + (Vector256.Load(g + i) & m), d + i);
+                    var r = Vector256.Load(g + i) & (Vector256.GreaterThan(v, l) & Vector256.LessThan(v, h));
+                    (TMode.Accumulate ? Vector256.Load(d + i) + r : r).Store(d + i);
                 }
             }
-            for (; i < n; i++) d[i] += y[i] > Lo && y[i] < Hi ? g[i] : 0f;
+            for (; i < n; i++)
+            {
+                float r = y[i] > lo && y[i] < hi ? g[i] : 0f;
+                d[i] = TMode.Accumulate ? d[i] + r : r;
+            }
         }
     }
+
+    private interface IGradientMode { static abstract bool Accumulate { get; } }
+    private struct Overwriting : IGradientMode { public static bool Accumulate => false; }
+    private struct Accumulating : IGradientMode { public static bool Accumulate => true; }
 
     /// <summary>dst = clamp(a + b, lo, hi) element-wise (dst may equal a or b).</summary>
     public static void AddClamp(ReadOnlySpan<float> a, ReadOnlySpan<float> b, float lo, float hi, Span<float> dst)

@@ -44,6 +44,10 @@ public sealed class Tensor : IDisposable
         return new Tensor(shape, array, pooled: true);
     }
 
+    /// <summary>A tensor that holds only its shape, as a disposed one does: stands for a value whose data is never
+    /// written or read (the tape's placeholder for an op output consumed by a fused clip).</summary>
+    internal static Tensor ShapeOnly(Shape shape) => new(shape, [], pooled: false) { _disposed = true };
+
     public static Tensor FromArray(Shape shape, params float[] values)
     {
         if (values.Length != shape.Length)
