@@ -64,34 +64,49 @@ internal static class KernelAb
         Console.WriteLine($"  B cpu: {string.Join(" ", cpu[1].Select(v => v.ToString("F0")))}");
     }
 
-    /// <summary>wgprobe [batch] [pairs]: the conv weight gradient on ResNet-18 / ResNet-20 / VGG-11 3×3 stride-1 shapes,
-    /// im2col + GEMM (A) against Winograd (B), alternating; medians of wall and CPU time.</summary>
+    /// <summary>wgprobe [batch] [pairs]: forward, data gradient and weight gradient of 3×3 stride-1 convs (ResNet-18 /
+    /// ResNet-20 / VGG-11 shapes and the narrower cores of factorised models), im2col + GEMM (A) against Winograd called
+    /// directly (B), alternating; speed-ups of the medians of CPU time — what the Winograd dispatch rules are set from.</summary>
     public static void Probe(string[] args)
     {
         int batch = args.Length > 0 ? int.Parse(args[0]) : 128, pairs = args.Length > 1 ? int.Parse(args[1]) : 5;
         var rng = new Random(1);
         float[] R(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
         var proc = Process.GetCurrentProcess();
-        foreach (var (cin, hw, cout) in new[] { (16, 28, 16), (32, 14, 32), (64, 7, 64), (64, 28, 64), (128, 14, 128), (256, 7, 256),
-            (512, 4, 512), (64, 14, 128), (128, 7, 256), (32, 28, 32), (48, 14, 48), (16, 28, 16), (16, 14, 32), (32, 7, 64), (32, 14, 64) })
+        double Cpu(Action a)
+        {
+            proc.Refresh();
+            var c0 = proc.TotalProcessorTime;
+            a();
+            proc.Refresh();
+            return (proc.TotalProcessorTime - c0).TotalMilliseconds;
+        }
+        foreach (var (cin, hw, cout) in new[] { (16, 28, 16), (16, 28, 16), (32, 28, 32), (32, 14, 32), (48, 14, 48), (16, 14, 32), (32, 7, 64),
+            (32, 14, 64), (64, 7, 64), (64, 28, 64), (128, 14, 128), (256, 7, 256), (512, 4, 512), (64, 14, 128), (128, 7, 256) })
         {
             var d = new ConvDims(batch, cin, hw, hw, cout, 1, new Window2d(3, 3, 1, 1, 1, 1, 1, 1, hw, hw));
-            var x = R((long)d.N * d.InImage); var dy = R((long)d.N * d.OutImage); var dw = new float[d.Cout * d.K];
-            var t = new[] { new List<double>(), new List<double>() };
-            var cpu = new[] { new List<double>(), new List<double>() };
-            for (int r = 0; r < 2 * pairs + 2; r++)
+            var x = R((long)d.N * d.InImage); var dy = R((long)d.N * d.OutImage); var w = R((long)d.Cout * d.K);
+            var y = new float[dy.Length]; var dx = new float[x.Length]; var dw = new float[w.Length];
+            var work = new (string Name, Action Im2col, Action Winograd)[]
             {
-                int b = r % 2;
-                Winograd.WeightEnabled = false;
-                proc.Refresh();
-                var c0 = proc.TotalProcessorTime;
-                double ms = Time(() => { if (b == 1) Winograd.BackwardWeight(d, x, dy, dw); else ConvGemm.BackwardWeight(d, x, dy, dw, default); });
-                proc.Refresh();
-                if (r >= 2) { t[b].Add(ms); cpu[b].Add((proc.TotalProcessorTime - c0).TotalMilliseconds); }
+                ("fwd", () => ConvGemm.Forward(d, x, w, default, y), () => Winograd.Forward(d, x, w, default, y)),
+                ("data", () => ConvGemm.BackwardData(d, dy, w, dx), () => Winograd.BackwardData(d, dy, w, dx)),
+                ("weight", () => ConvGemm.BackwardWeight(d, x, dy, dw, default), () => Winograd.BackwardWeight(d, x, dy, dw)),
+            };
+            var line = new List<string>();
+            foreach (var (name, im2col, winograd) in work)
+            {
+                var cpu = new[] { new List<double>(), new List<double>() };
+                Winograd.Enabled = false;
+                for (int r = 0; r < 2 * pairs + 2; r++)
+                {
+                    double ms = Cpu(r % 2 == 0 ? im2col : winograd);
+                    if (r >= 2) cpu[r % 2].Add(ms);
+                }
+                Winograd.Enabled = true;
+                line.Add($"{name} {Med(cpu[0]),6:F1} -> {Med(cpu[1]),6:F1} ms ({Med(cpu[0]) / Med(cpu[1]),4:F2}x)");
             }
-            Winograd.WeightEnabled = true;
-            Console.WriteLine($"{cin}->{cout} {hw}x{hw} bs{batch}: im2col {Med(t[0]):F1} ms (cpu {Med(cpu[0]):F1}), winograd {Med(t[1]):F1} ms "
-                + $"(cpu {Med(cpu[1]):F1}), speed-up {Med(t[0]) / Med(t[1]):F2} (cpu {Med(cpu[0]) / Med(cpu[1]):F2})");
+            Console.WriteLine($"{cin,3}->{cout,-3} {hw,2}x{hw,-2} bs{batch}: {string.Join("   ", line)}");
         }
     }
 
