@@ -25,6 +25,11 @@ public sealed record Budget
     public int Stage2FineTuneSteps { get; init; } = 100;
     /// <summary>Steps of the final fine-tune of the best Stage 2 state.</summary>
     public int FinalSteps { get; init; } = 600;
+    /// <summary>
+    /// Rounds of the squeeze after the final fine-tune: each descends from the result into the allowed drop it left unspent
+    /// and keeps the new state only if, fine-tuned as long, it meets the constraint (0: none).
+    /// </summary>
+    public int SqueezeRounds { get; init; } = 1;
     /// <summary>Wall time for the whole run; the annealing schedule and stopping follow it when given.</summary>
     public TimeSpan? Time { get; init; }
     public int LatencyRuns { get; init; } = 20;
@@ -37,14 +42,14 @@ public sealed record Budget
         var b = c.Level switch
         {
             1 => new Budget(),
-            2 => new Budget { Stage2Steps = 200, Stage2Measurements = 16 },
-            _ => new Budget { Stage1Steps = 600, Stage2Steps = 600, Stage2Measurements = 48, Stage2FineTuneSteps = 200, FinalSteps = 2000 },
+            2 => new Budget { Stage2Steps = 200, Stage2Measurements = 16, SqueezeRounds = 2 },
+            _ => new Budget { Stage1Steps = 600, Stage2Steps = 600, Stage2Measurements = 48, Stage2FineTuneSteps = 200, FinalSteps = 2000, SqueezeRounds = 3 },
         };
         if (c.DryRun)
             b = b with
             {
                 SensitivitySamples = 256, SensitivityPoints = 2, ValidationSamples = 512, Stage1Steps = 4, Stage1Rounds = 1,
-                Stage2Steps = c.Level >= 2 ? 1 : 0, Stage2Measurements = c.Level >= 2 ? 1 : 0, Stage2FineTuneSteps = 3, FinalSteps = 4, LatencyRuns = 3, RefitSamples = 64,
+                Stage2Steps = c.Level >= 2 ? 1 : 0, Stage2Measurements = c.Level >= 2 ? 1 : 0, Stage2FineTuneSteps = 3, FinalSteps = 4, SqueezeRounds = 1, LatencyRuns = 3, RefitSamples = 64,
             };
         return b with { Time = c.TimeBudget };
     }

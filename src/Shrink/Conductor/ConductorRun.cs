@@ -115,6 +115,7 @@ internal sealed partial class ConductorRun
                 case "stage1": Stage1Step(); break;
                 case "stage2": Stage2Step(); break;
                 case "final": FinalStep(); break;
+                case "squeeze": SqueezeStep(); break;
                 case "done": return Finish();
                 default: throw new ShrinkException($"Run state names an unknown stage '{stage}'.");
             }

@@ -57,7 +57,7 @@ public sealed class RunState
     /// <summary>The folder the data set was read from (resume reloads it from there when no data set is given).</summary>
     public string DatasetSource { get; set; } = "";
     public Constraints Constraints { get; set; } = new();
-    /// <summary>"stage1", "stage2", "final" or "done".</summary>
+    /// <summary>"stage1", "stage2", "final", "squeeze" or "done".</summary>
     public string Stage { get; set; } = "stage1";
     public int Step { get; set; }
     public List<LayerChoice> Layers { get; set; } = [];
@@ -76,6 +76,8 @@ public sealed class RunState
     public List<StateRecord> History { get; set; } = [];
     /// <summary>The safety margin (points) of the result's validation drop.</summary>
     public double ResultMargin { get; set; }
+    /// <summary>Points the final fine-tune added to the best state's accuracy as measured during the search (the squeeze's yardstick).</summary>
+    public double FinalGain { get; set; }
     public Dictionary<string, double> StageSeconds { get; set; } = [];
     public int FileCounter { get; set; }
     /// <summary>The ranks Stage 1 ended with (the report shows them beside the final ones).</summary>

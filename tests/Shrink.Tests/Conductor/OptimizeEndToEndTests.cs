@@ -109,6 +109,53 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.Equal(0.02, json["constraints"]!["time_budget_seconds"]!.GetValue<double>(), 6);
     }
 
+    /// <summary>
+    /// The squeeze end to end, on a finished run given a near miss: a measured Stage 2 state one notch below the result
+    /// that failed by 1 point, with the final fine-tune said to have gained 2. Resumed at the squeeze, the run builds that
+    /// state from the result, fine-tunes and measures it, and keeps it exactly when it meets the constraint.
+    /// </summary>
+    [Fact]
+    public void The_squeeze_gives_a_near_miss_a_full_fine_tune_and_keeps_it_only_if_it_meets_the_constraint()
+    {
+        var c = new Constraints { MaxAccuracyDrop = 2, Level = 1, Seed = 0 };
+        var budget = SmallLeNet.Tiny(stage2Steps: 0) with { Stage1Rounds = 1, SqueezeRounds = 1 };
+        var first = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget });
+        var state = RunState.Load(_dir);
+        Assert.Equal("done", state.Stage);
+        Assert.True(Assert.Single(state.History).Accepted); // one feasible round: nothing for the squeeze to reconsider
+        var layer = state.Layers.Where(l => l.Optimize).First(l => l.IndexOf(state.Ranks[l.Name]) > 0);
+        var nearMiss = state.History[0] with
+        {
+            Stage = "stage2", Step = 7, Ranks = new Dictionary<string, int>(state.Ranks) { [layer.Name] = layer.Ladder[layer.IndexOf(state.Ranks[layer.Name]) - 1] },
+            CostRatio = state.Best!.CostRatio - 0.01, Drop = c.MaxAccuracyDrop + 1, Margin = 0, Accepted = false,
+        };
+        state.History.Add(nearMiss);
+        state.FinalGain = 2;
+        state.Stage = "squeeze";
+        state.Step = 0;
+        state.Save(_dir);
+
+        var result = Shrinker.Resume(_dir, lenet.Data, new OptimizeOptions { Budget = budget });
+        state = RunState.Load(_dir);
+        var squeezed = Assert.Single(state.History, h => h.Stage == "squeeze");
+        Assert.Equal(StateRecord.Key(nearMiss.Ranks), StateRecord.Key(squeezed.Ranks));
+        Assert.Equal(StateRecord.Key(state.History[0].Ranks), squeezed.From);
+        Assert.Equal(squeezed.Drop + squeezed.Margin <= c.MaxAccuracyDrop, squeezed.Accepted);
+        Assert.Empty(result.Report.Unmet);
+        Assert.True(result.Report.StageSeconds.ContainsKey("squeeze"));
+        if (squeezed.Accepted)
+        {
+            Assert.Equal(StateRecord.Key(nearMiss.Ranks), StateRecord.Key(state.Ranks));
+            Assert.True(result.Model.ParameterCount < first.Model.ParameterCount);
+            Assert.Equal(squeezed.Accuracy, result.Report.Result.ValidationAccuracy);
+        }
+        else
+        {
+            Assert.Equal(StateRecord.Key(state.History[0].Ranks), StateRecord.Key(state.Ranks));
+            Assert.Equal(first.Model.ParameterCount, result.Model.ParameterCount);
+        }
+    }
+
     /// <summary>Interrupted after three checkpointed steps and resumed, a run reaches the same ranks as an uninterrupted one.</summary>
     [Fact]
     public void Resume_after_interruption_reaches_the_same_final_ranks()

@@ -1,0 +1,45 @@
+using Shrink.Conductor;
+
+namespace Shrink.Tests.Conductor;
+
+/// <summary>Which measured state the squeeze gives a second chance (<see cref="ConductorRun.SecondChance"/>).</summary>
+public sealed class SqueezeTests
+{
+    private static readonly Dictionary<string, int> Result = new() { ["a"] = 8, ["b"] = 8, ["c"] = 8 };
+
+    private static StateRecord State(string stage, double cost, double drop, double margin = 0.2, int a = 8, int b = 8, int c = 8, bool measured = true) => new()
+    {
+        Stage = stage, Ranks = new() { ["a"] = a, ["b"] = b, ["c"] = c }, CostRatio = cost, Drop = drop, Margin = margin, Measured = measured,
+    };
+
+    [Fact]
+    public void The_cheapest_near_miss_cheaper_than_the_result_gets_the_chance()
+    {
+        var history = new List<StateRecord>
+        {
+            State("stage2", 0.20, 0.90, a: 6),          // misses by 0.10: within a 0.3 gain
+            State("stage2", 0.19, 1.05, b: 6),          // misses by 0.25: the cheapest that qualifies
+            State("stage2", 0.18, 1.20, c: 6),          // misses by 0.40: more than the gain
+            State("stage2", 0.25, 0.95, a: 9),          // dearer than the result
+        };
+        Assert.Equal(6, ConductorRun.SecondChance(history, Result, resultCost: 0.21, gain: 0.3, maxDrop: 1)!.Ranks["b"]);
+        Assert.Equal(6, ConductorRun.SecondChance(history, Result, resultCost: 0.21, gain: 0.15, maxDrop: 1)!.Ranks["a"]);
+        Assert.Null(ConductorRun.SecondChance(history, Result, resultCost: 0.21, gain: 0.05, maxDrop: 1));
+        Assert.Null(ConductorRun.SecondChance(history, Result, resultCost: 0.15, gain: 1, maxDrop: 1));
+    }
+
+    [Fact]
+    public void States_far_from_the_result_screened_or_already_squeezed_get_none()
+    {
+        var history = new List<StateRecord>
+        {
+            State("stage1", 0.10, 1.1, a: 4, b: 4, c: 4),       // three layers away
+            State("stage2", 0.12, 1.1, c: 5, measured: false),  // screened, never measured
+            State("stage2", 0.14, 1.1, a: 7, b: 7),             // two layers away: allowed
+        };
+        var pick = ConductorRun.SecondChance(history, Result, resultCost: 0.2, gain: 0.5, maxDrop: 1);
+        Assert.Equal(0.14, pick!.CostRatio);
+        history.Add(pick with { Stage = "squeeze", Drop = 1.3, Accepted = false });
+        Assert.Null(ConductorRun.SecondChance(history, Result, resultCost: 0.2, gain: 0.5, maxDrop: 1));
+    }
+}
