@@ -26,8 +26,8 @@ public sealed record Budget
     /// <summary>Steps of the final fine-tune of the best Stage 2 state.</summary>
     public int FinalSteps { get; init; } = 600;
     /// <summary>
-    /// Rounds of the squeeze after the final fine-tune: each descends from the result into the allowed drop it left unspent
-    /// and keeps the new state only if, fine-tuned as long, it meets the constraint (0: none).
+    /// Rounds of the squeeze after the final fine-tune: each gives a near miss of the search, cheaper than the result, a
+    /// fine-tune as long as the result's and keeps it only if it then meets the constraint (0: none).
     /// </summary>
     public int SqueezeRounds { get; init; } = 1;
     /// <summary>Wall time for the whole run; the annealing schedule and stopping follow it when given.</summary>
