@@ -473,8 +473,9 @@ internal sealed partial class ConductorRun
             return;
         }
         var changed = Optimised.Where(l => next!.Ranks[l.Name] != ranks[l.Name]).Select(l => l.Name).ToList();
-        Report("squeeze", round, rounds, FormattableString.Invariant(
-            $"second chance for {next!.Stage} step {next.Step + 1} (drop {next.Drop:F2} + margin {next.Margin:F2}, cost {next.CostRatio:P1}): {string.Join(", ", changed.Select(n => $"{n} {ranks[n]}→{next.Ranks[n]}"))}; fine-tuning {_budget.FinalSteps} steps"), next.Ranks);
+        string chance = FormattableString.Invariant(
+            $"second chance for {next!.Stage} step {next.Step + 1} ({string.Join(", ", changed.Select(n => $"{n} {ranks[n]}→{next.Ranks[n]}"))}; measured drop {next.Drop:F2} + margin {next.Margin:F2})");
+        Report("squeeze", round, rounds, $"{chance}; fine-tuning {_budget.FinalSteps} steps", next.Ranks);
         var g = Derive(LoadModel(State.CurrentModel!), next.Ranks, changed);
         string? tuneNote = FineTune(g, _budget.FinalSteps, SeedFor(5, round), Deadline(FineTuneShare));
         var (acc, margin) = MeasureCandidate(g);
@@ -485,7 +486,8 @@ internal sealed partial class ConductorRun
         {
             Stage = "squeeze", Step = round, From = StateRecord.Key(ranks), CostRatio = cost, SizeMb = Profiling.Profiler.SizeMb(g),
             Macs = Profiling.Profiler.Profile(g).MacsPerSample, Accuracy = acc, Drop = drop, Margin = margin, Accepted = ok,
-            Note = (ok ? "meets the accuracy constraint: kept" : "too much accuracy lost: the result stays") + (tuneNote is null ? "" : $"; {tuneNote}"),
+            Note = FormattableString.Invariant($"{chance}: after the final fine-tune drop {drop:F2} + margin {margin:F2}, cost {cost:P1} of the original — ")
+                + (ok ? "kept" : "not kept") + (tuneNote is null ? "" : $"; {tuneNote}"),
         };
         State.History.Add(record);
         if (ok)

@@ -457,6 +457,7 @@ internal sealed partial class ConductorRun
             ValidationMargin = margin,
             Layers = rows, StageSeconds = new Dictionary<string, double>(State.StageSeconds), Seconds = State.TotalSeconds, Unmet = unmet,
             MeasuredStates = State.History.Count(h => h.Measured), Notes = [.. State.Notes],
+            Squeeze = [.. State.History.Where(h => h.Stage == "squeeze").Select(h => h.Note)],
         };
         if (_dir is not null)
         {

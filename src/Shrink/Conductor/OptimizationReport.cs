@@ -51,6 +51,8 @@ public sealed record OptimizationReport
     public double ValidationMargin { get; init; }
     /// <summary>What the run cut short or skipped (e.g. for the time budget).</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
+    /// <summary>What each round of the squeeze tried after the final fine-tune, and whether it was kept.</summary>
+    public IReadOnlyList<string> Squeeze { get; init; } = [];
 
     /// <summary>The final model's metrics: Stage 2's when it ran, else Stage 1's, else the original's.</summary>
     public ModelMetrics Result => Stage2 ?? Stage1 ?? Original;
@@ -98,6 +100,7 @@ public sealed record OptimizationReport
         o["constraints_met"] = Unmet.Count == 0;
         o["unmet"] = new JsonArray(Unmet.Select(u => (JsonNode?)u).ToArray());
         o["notes"] = new JsonArray(Notes.Select(u => (JsonNode?)u).ToArray());
+        o["squeeze"] = new JsonArray(Squeeze.Select(u => (JsonNode?)u).ToArray());
         o["layers"] = new JsonArray(Layers.Select(l => (JsonNode?)new JsonObject
         {
             ["layer"] = l.Layer, ["kind"] = l.Kind, ["optimized"] = l.Optimized, ["factorization"] = l.Factorization,
@@ -143,6 +146,11 @@ public sealed record OptimizationReport
         if (Notes.Count > 0)
         {
             foreach (string n in Notes) sb.AppendLine(c, $"- Note: {n}");
+            sb.AppendLine();
+        }
+        if (Squeeze.Count > 0)
+        {
+            foreach (string n in Squeeze) sb.AppendLine(c, $"- Squeeze: {n}");
             sb.AppendLine();
         }
         sb.AppendLine("| | Accuracy (test, %) | Accuracy (validation, %) | Size (MB) | MACs | Parameters | Memory (MB) | Latency (ms) |");

@@ -143,6 +143,11 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.Equal(squeezed.Drop + squeezed.Margin <= c.MaxAccuracyDrop, squeezed.Accepted);
         Assert.Empty(result.Report.Unmet);
         Assert.True(result.Report.StageSeconds.ContainsKey("squeeze"));
+        string told = Assert.Single(result.Report.Squeeze);
+        Assert.Contains($"{layer.Name} {state.History[0].Ranks[layer.Name]}→{nearMiss.Ranks[layer.Name]}", told, StringComparison.Ordinal);
+        Assert.EndsWith(squeezed.Accepted ? "— kept" : "— not kept", told, StringComparison.Ordinal);
+        Assert.Contains($"- Squeeze: {told}", File.ReadAllText(Path.Combine(_dir, "report.md")), StringComparison.Ordinal);
+        Assert.Equal(told, JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")))!["squeeze"]![0]!.GetValue<string>());
         if (squeezed.Accepted)
         {
             Assert.Equal(StateRecord.Key(nearMiss.Ranks), StateRecord.Key(state.Ranks));
