@@ -459,15 +459,16 @@ internal sealed partial class ConductorRun
         int round = State.Step, rounds = _budget.SqueezeRounds;
         var ranks = State.Ranks;
         var next = SecondChance(State.History, ranks, State.Best!.CostRatio, State.FinalGain, _c.MaxAccuracyDrop);
+        const string outOfTime = "time budget: no time for another full fine-tune";
         string? stop = round >= rounds ? $"{rounds} round(s) done"
             : _c.TargetsReached(Result.SizeMb, Result.Macs, Result.LatencyMs) ? "targets reached"
             : State.FinalGain <= 0 ? "the final fine-tune gained nothing over the search's measurement"
             : next is null ? FormattableString.Invariant($"no measured state cheaper than the result failed by less than the final fine-tune's gain ({State.FinalGain:F2} points)")
-            : FinalStepsWithinBudget() < _budget.FinalSteps ? "time budget: no time for another full fine-tune"
+            : FinalStepsWithinBudget() < _budget.FinalSteps ? outOfTime
             : null;
         if (stop is not null)
         {
-            if (stop.StartsWith("time budget", StringComparison.Ordinal)) State.Notes.Add($"{stop} (squeeze round {round + 1})");
+            if (stop == outOfTime) State.Notes.Add($"{stop} (squeeze round {round + 1})");
             Report("squeeze", round, rounds, $"ends: {stop}");
             State.Stage = "done";
             return;

@@ -440,7 +440,7 @@ internal sealed partial class ConductorRun
             if (State.Stage2 is not null) State.Stage2 = State.Stage2 with { LatencyMs = after };
             else State.Stage1 = State.Stage1! with { LatencyMs = after };
         }
-        var result = State.Stage2 ?? State.Stage1!;
+        var result = Result;
         var unmet = new List<string>();
         double drop = State.Original!.ValidationAccuracy - result.ValidationAccuracy;
         double margin = State.ResultMargin;

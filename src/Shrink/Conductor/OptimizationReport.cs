@@ -98,9 +98,10 @@ public sealed record OptimizationReport
             ["dry_run"] = Constraints.DryRun,
         };
         o["constraints_met"] = Unmet.Count == 0;
-        o["unmet"] = new JsonArray(Unmet.Select(u => (JsonNode?)u).ToArray());
-        o["notes"] = new JsonArray(Notes.Select(u => (JsonNode?)u).ToArray());
-        o["squeeze"] = new JsonArray(Squeeze.Select(u => (JsonNode?)u).ToArray());
+        static JsonArray Strings(IEnumerable<string> items) => new(items.Select(u => (JsonNode?)u).ToArray());
+        o["unmet"] = Strings(Unmet);
+        o["notes"] = Strings(Notes);
+        o["squeeze"] = Strings(Squeeze);
         o["layers"] = new JsonArray(Layers.Select(l => (JsonNode?)new JsonObject
         {
             ["layer"] = l.Layer, ["kind"] = l.Kind, ["optimized"] = l.Optimized, ["factorization"] = l.Factorization,
@@ -143,16 +144,14 @@ public sealed record OptimizationReport
             sb.AppendLine(c, $"Validation drop {ValidationDrop:F2} + safety margin {ValidationMargin:F2} = {ValidationDrop + ValidationMargin:F2} points (allowed {Constraints.MaxAccuracyDrop}).");
             sb.AppendLine();
         }
-        if (Notes.Count > 0)
+        void Bullets(string label, IReadOnlyList<string> items)
         {
-            foreach (string n in Notes) sb.AppendLine(c, $"- Note: {n}");
+            if (items.Count == 0) return;
+            foreach (string n in items) sb.AppendLine(c, $"- {label}: {n}");
             sb.AppendLine();
         }
-        if (Squeeze.Count > 0)
-        {
-            foreach (string n in Squeeze) sb.AppendLine(c, $"- Squeeze: {n}");
-            sb.AppendLine();
-        }
+        Bullets("Note", Notes);
+        Bullets("Squeeze", Squeeze);
         sb.AppendLine("| | Accuracy (test, %) | Accuracy (validation, %) | Size (MB) | MACs | Parameters | Memory (MB) | Latency (ms) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         void Row(string name, ModelMetrics x) => sb.AppendLine(c,
