@@ -292,7 +292,7 @@ public sealed class InferencePlan
         private Shape ShapeOf(Value v) => v.Parameter is { } p ? p.Shape : _shapes[v];
 
         /// <summary>Bytes of the activation arena: the peak of live activations in a run (graph inputs excluded).</summary>
-        public long ArenaBytes => _buffers.Sum(b => (long)b.Length * sizeof(float));
+        public long ArenaBytes => _bufferSizes.Sum(s => (long)s * sizeof(float));
 
         /// <summary>Bytes of the graph inputs at these shapes.</summary>
         public long InputBytes => _plan._graph.Inputs.Sum(v => Math.Max(0, _shapes[v].Length) * (long)sizeof(float));
@@ -371,7 +371,23 @@ public sealed class InferencePlan
                 for (int b = 0; b < bufferLast.Count; b++)
                     if (bufferLast[b] == i && !free.Contains(b)) free.Add(b);
             }
-            foreach (var s in sizes) _buffers.Add(GC.AllocateUninitializedArray<float>((int)s));
+            foreach (var s in sizes)
+            {
+                var buffer = GC.AllocateUninitializedArray<float>((int)s + (Tensor.Guarded ? Tensor.GuardFloats : 0));
+                if (Tensor.Guarded) Tensor.SetGuard(buffer, (int)s);
+                _buffers.Add(buffer);
+                _bufferSizes.Add((int)s);
+            }
+        }
+
+        private readonly List<int> _bufferSizes = [];
+
+        /// <summary>SHRINK_GUARD: stops the process when <paramref name="step"/> wrote past an arena buffer.</summary>
+        private void CheckArena(Step step)
+        {
+            for (int b = 0; b < _buffers.Count; b++)
+                if (Tensor.GuardBreach(_buffers[b], _bufferSizes[b]) is int at and >= 0)
+                    Environment.FailFast($"SHRINK_GUARD: step {step.Name} ({step.Kind}) wrote past the end of arena buffer {b} of {_bufferSizes[b]} floats (element {at}).");
         }
 
         private readonly Dictionary<Value, Value> _aliasOfInput = [];
@@ -398,6 +414,7 @@ public sealed class InferencePlan
                 var timer = Profiling.OpTimer.Active;
                 long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 step.Run(ins, outs, ctx);
+                if (Tensor.Guarded) CheckArena(step);
                 timer?.Add(step.Name, step.Kind, "forward", t0);
             }
             var result = new Tensor[graph.Outputs.Count];

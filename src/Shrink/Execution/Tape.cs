@@ -308,6 +308,7 @@ public sealed class Tape : IDisposable
                 var timer = Profiling.OpTimer.Active;
                 long t0 = timer is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 node.Op.Backward(_contexts[node], ins, outs, outGrads, inGrads);
+                if (Tensor.Guarded) Tensor.CheckGuards(inGrads, $"the backward of {node.Name} ({node.OpType})");
                 timer?.Add(node.Name, node.OpType, "backward", t0);
                 if (_economical) ReleaseOutputs(node, grads, graphOutputs);
             }
@@ -470,6 +471,7 @@ public sealed class Tape : IDisposable
         try
         {
             node.Op.Forward(ctx, inputs, outputs);
+            if (Tensor.Guarded) Tensor.CheckGuards(outputs, $"{node.Name} ({node.OpType})");
         }
         catch
         {

@@ -334,13 +334,16 @@ public static unsafe partial class Winograd
     internal static float[] Rent(long floats)
     {
         if (floats > Array.MaxLength) throw new ArgumentException($"Winograd workspace of {floats} floats is too large; use a smaller batch.");
-        var array = ArrayPool<float>.Shared.Rent((int)floats);
+        var array = ArrayPool<float>.Shared.Rent((int)floats + (Tensors.Tensor.Guarded ? Tensors.Tensor.GuardFloats : 0));
+        if (Tensors.Tensor.Guarded) Tensors.Tensor.SetGuard(array, (int)floats);
         Profiling.MemoryTracker.Rented(floats * sizeof(float));
         return array;
     }
 
     internal static void Return(float[] array, long floats)
     {
+        if (Tensors.Tensor.Guarded && Tensors.Tensor.GuardBreach(array, (int)floats) is int at and >= 0)
+            Environment.FailFast($"SHRINK_GUARD: something wrote past the end of a Winograd workspace of {floats} floats (element {at}).");
         Profiling.MemoryTracker.Returned(floats * sizeof(float));
         ArrayPool<float>.Shared.Return(array);
     }

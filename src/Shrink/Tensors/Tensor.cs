@@ -12,10 +12,12 @@ public sealed class Tensor : IDisposable
 {
     private float[] _data;
     private readonly bool _pooled;
+    /// <summary>Whether the array carries the SHRINK_GUARD sentinel after <see cref="Length"/> (the tensor allocated it).</summary>
+    private readonly bool _guarded;
     private bool _disposed;
 
     /// <summary>A new zero-filled tensor on its own (non-pooled) array.</summary>
-    public Tensor(Shape shape) : this(shape, AllocateFor(shape), pooled: false) { }
+    public Tensor(Shape shape) : this(shape, AllocateFor(shape), pooled: false, guarded: Guarded) { }
 
     /// <summary>A tensor over the caller's array (which it takes ownership of; not copied).</summary>
     public Tensor(Shape shape, float[] data) : this(shape, data, pooled: false)
@@ -24,13 +26,14 @@ public sealed class Tensor : IDisposable
             throw new ArgumentException($"Array of {data.Length} floats is too small for shape {shape} ({Length}).", nameof(data));
     }
 
-    private Tensor(Shape shape, float[] data, bool pooled)
+    private Tensor(Shape shape, float[] data, bool pooled, bool guarded = false)
     {
         if (!shape.IsConcrete) throw new ArgumentException($"A tensor needs a concrete shape, not {shape}.", nameof(shape));
         Shape = shape;
         Length = checked((int)shape.Length);
         _data = data;
         _pooled = pooled;
+        _guarded = guarded;
     }
 
     /// <summary>A tensor whose storage is rented from the shared pool. Contents are zeroed when <paramref name="clear"/>.</summary>
@@ -38,10 +41,11 @@ public sealed class Tensor : IDisposable
     {
         if (!shape.IsConcrete) throw new ArgumentException($"A tensor needs a concrete shape, not {shape}.", nameof(shape));
         int n = checked((int)shape.Length);
-        var array = ArrayPool<float>.Shared.Rent(Math.Max(n, 1));
+        var array = ArrayPool<float>.Shared.Rent(Math.Max(n + (Guarded ? GuardFloats : 0), 1));
         if (clear) array.AsSpan(0, n).Clear();
+        if (Guarded) SetGuard(array, n);
         Profiling.MemoryTracker.Rented((long)n * sizeof(float));
-        return new Tensor(shape, array, pooled: true);
+        return new Tensor(shape, array, pooled: true, guarded: Guarded);
     }
 
     /// <summary>A tensor that holds only its shape, as a disposed one does: stands for a value whose data is never
@@ -140,6 +144,7 @@ public sealed class Tensor : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        if (Guarded) CheckGuard();
         _disposed = true;
         if (_pooled)
         {
@@ -152,6 +157,46 @@ public sealed class Tensor : IDisposable
     private static float[] AllocateFor(Shape shape)
     {
         if (!shape.IsConcrete) throw new ArgumentException($"A tensor needs a concrete shape, not {shape}.", nameof(shape));
-        return new float[checked((int)shape.Length)];
+        int n = checked((int)shape.Length);
+        if (!Guarded) return new float[n];
+        var array = new float[n + GuardFloats];
+        SetGuard(array, n);
+        return array;
+    }
+
+    // ---------------------------------------------------------------- guard (SHRINK_GUARD=1)
+
+    /// <summary>SHRINK_GUARD=1: every tensor that allocates its own array (and every workspace and inference arena
+    /// buffer) gets <see cref="GuardFloats"/> sentinel floats past its end, checked on <see cref="Dispose"/> and after
+    /// every op, so that a kernel writing past its output is caught where it happens instead of corrupting the heap and
+    /// crashing the process later, somewhere else (the test suite runs with it).</summary>
+    internal static readonly bool Guarded = Environment.GetEnvironmentVariable("SHRINK_GUARD") == "1";
+
+    internal const int GuardFloats = 32;
+    private const int GuardBits = 0x7FC0DEAD; // a quiet NaN no arithmetic produces
+
+    internal static void SetGuard(float[] array, int length) =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).Fill(GuardBits);
+
+    /// <summary><see cref="CheckGuard"/> on each tensor (nulls skipped).</summary>
+    internal static void CheckGuards(ReadOnlySpan<Tensor?> tensors, string producer)
+    {
+        foreach (var t in tensors) t?.CheckGuard(producer);
+    }
+
+    /// <summary>With SHRINK_GUARD=1, stops the process when something wrote past the end of this tensor (the heap past
+    /// it may already be corrupt, so nothing else is safe to run); otherwise a no-op.</summary>
+    internal void CheckGuard(string producer = "something")
+    {
+        if (_guarded && !_disposed && GuardBreach(_data, Length) is int at and >= 0)
+            Environment.FailFast($"SHRINK_GUARD: {producer} wrote past the end of a tensor of shape {Shape} (element {at}).");
+    }
+
+    /// <summary>The first element of the guard after <paramref name="length"/> floats (set by <see cref="SetGuard"/>)
+    /// that was overwritten, or −1.</summary>
+    internal static int GuardBreach(float[] array, int length)
+    {
+        int bad = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).IndexOfAnyExcept(GuardBits);
+        return bad < 0 ? -1 : length + bad;
     }
 }
