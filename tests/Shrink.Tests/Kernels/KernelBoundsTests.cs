@@ -136,4 +136,109 @@ public class KernelBoundsTests
         Assert.Equal(15, Shrink.Tensors.Tensor.GuardBreach(t.Array, 15));
         Shrink.Tensors.Tensor.SetGuard(t.Array, 15); // mend it, or Dispose would stop the test run
     }
+
+    // channels, hw, multiplier, k, stride, pad
+    public static IEnumerable<object[]> DepthwiseShapes => new object[][]
+    {
+        [5, 7, 1, 3, 1, 1], [5, 7, 1, 3, 2, 1], [3, 28, 1, 3, 2, 1], [4, 14, 2, 3, 1, 1], [7, 9, 1, 5, 2, 2], [3, 4, 1, 3, 2, 1],
+        [33, 15, 1, 3, 1, 1], [17, 30, 1, 3, 2, 0],
+    };
+
+    [Theory]
+    [MemberData(nameof(DepthwiseShapes))]
+    public void Depthwise_kernels_stay_inside_their_outputs(int channels, int hw, int multiplier, int k, int stride, int pad)
+    {
+        int o = (hw + 2 * pad - k) / stride + 1;
+        var g = new Window2d(k, k, stride, stride, pad, pad, 1, 1, o, o);
+        int xLen = channels * hw * hw, yLen = channels * multiplier * o * o, wLen = channels * multiplier * k * k;
+        var x = Random(xLen, 5);
+        var w = Random(wLen, 6);
+        var bias = Random(channels * multiplier, 7);
+        var dy = Random(yLen, 8);
+        foreach (bool flat in new[] { true, false })
+        {
+            var y = Guarded(yLen);
+            if (flat) DepthwiseConv.Forward(x, channels, hw, hw, w, bias, multiplier, g, y.AsSpan(0, yLen));
+            else DepthwiseConv.ForwardRows(x, channels, hw, hw, w, bias, multiplier, g, y.AsSpan(0, yLen));
+            AssertTailIntact(y, yLen, $"depthwise forward (flat {flat})");
+            var dx = Guarded(xLen);
+            if (flat) DepthwiseConv.BackwardData(dy, w, channels, hw, hw, multiplier, g, dx.AsSpan(0, xLen));
+            else DepthwiseConv.BackwardDataRows(dy, w, channels, hw, hw, multiplier, g, dx.AsSpan(0, xLen));
+            AssertTailIntact(dx, xLen, $"depthwise data gradient (flat {flat})");
+            var dw = Guarded(wLen);
+            if (flat) DepthwiseConv.BackwardWeight(x, dy, channels, hw, hw, multiplier, g, dw.AsSpan(0, wLen));
+            else DepthwiseConv.BackwardWeightRows(x, dy, channels, hw, hw, multiplier, g, dw.AsSpan(0, wLen));
+            AssertTailIntact(dw, wLen, $"depthwise weight gradient (flat {flat})");
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(3, 5, 7)]
+    [InlineData(13, 17, 9)]
+    [InlineData(15, 33, 31)]
+    [InlineData(29, 70, 300)]
+    [InlineData(64, 3, 128)]
+    [InlineData(1, 100, 50)]
+    [InlineData(100, 1, 50)]
+    public void Gemm_stays_inside_C(int m, int n, int k)
+    {
+        foreach (bool ta in new[] { false, true })
+            foreach (bool tb in new[] { false, true })
+            {
+                var a = Random(m * k, 9);
+                var b = Random(k * n, 10);
+                var c = Guarded(m * n, 0.5f);
+                Gemm.Sgemm(ta, tb, m, n, k, 1f, a, ta ? m : k, b, tb ? k : n, 1f, c.AsSpan(0, m * n), n);
+                AssertTailIntact(c, m * n, $"Sgemm {m}×{n}×{k} ta {ta} tb {tb}");
+            }
+        var packed = Gemm.PackA(false, m, k, Random(m * k, 11), 0, k);
+        var cp = Guarded(m * n);
+        Gemm.Sgemm(packed, false, n, 1f, Random(k * n, 12), n, 0f, cp.AsSpan(0, m * n), n);
+        AssertTailIntact(cp, m * n, $"pre-packed Sgemm {m}×{n}×{k}");
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(3, 7)]
+    [InlineData(13, 29)]
+    [InlineData(14, 16)]
+    [InlineData(5, 65)]
+    public void Pooling_interleave_and_elementwise_kernels_stay_inside_their_outputs(int outH, int outW)
+    {
+        int width = 2 * outW + 1, xLen = 2 * outH * width, yLen = outH * outW;
+        var x = Random(xLen, 13);
+        var y = Guarded(yLen);
+        MaxPool2x2.Forward(x, width, y.AsSpan(0, yLen), outH, outW);
+        AssertTailIntact(y, yLen, "max pool");
+        var dx = Guarded(xLen);
+        MaxPool2x2.Backward(x, width, Random(yLen, 14), dx.AsSpan(0, xLen), outH, outW);
+        AssertTailIntact(dx, xLen, "max pool gradient");
+
+        int n = yLen;
+        var even = Guarded(n);
+        Interleave.GatherEven(Random(2 * n - 1, 15), even.AsSpan(0, n));
+        AssertTailIntact(even, n, "GatherEven");
+        var sum = Guarded(2 * n - 1);
+        Interleave.AddEven(Random(n, 16), sum.AsSpan(0, 2 * n - 1));
+        AssertTailIntact(sum, 2 * n - 1, "AddEven");
+
+        var src = Random(n, 17);
+        foreach (var (name, run) in new (string, Action<Span<float>>)[]
+        {
+            ("Relu", d => Activation.Relu(src, d)),
+            ("ReluBackward", d => Activation.ReluBackward(src, src, d)),
+            ("ClipBackward", d => Activation.ClipBackward(src, src, 0f, 0.5f, d)),
+            ("AddClamp", d => Activation.AddClamp(src, src, 0f, 6f, d)),
+            ("Clamp", d => Activation.Clamp(src, d, 0.1f, 0f, 6f)),
+            ("Affine", d => SpatialVector.Affine(src, 2f, 1f, d)),
+            ("AffineClamp", d => SpatialVector.AffineClamp(src, 2f, 1f, 0f, 6f, d)),
+            ("Axpy", d => SpatialVector.Axpy(2f, src, d)),
+        })
+        {
+            var d = Guarded(n);
+            run(d.AsSpan(0, n));
+            AssertTailIntact(d, n, name);
+        }
+    }
 }
