@@ -658,17 +658,7 @@ public static unsafe class ConvGemm
 
     [ThreadStatic] private static float[]? t_col, t_out, t_colW, t_outW, t_dwT;
 
-    /// <summary>A pinned, thread-local scratch area of at least <paramref name="floats"/> (grown, never shrunk; counted
-    /// by <see cref="Profiling.MemoryTracker"/>).</summary>
-    private static float* Workspace(ref float[]? array, long floats)
-    {
-        if (floats > Array.MaxLength) throw new ArgumentException($"Conv workspace of {floats} floats is too large; use a smaller batch.");
-        if (array == null || array.Length < floats)
-        {
-            if (array != null) Profiling.MemoryTracker.Returned((long)array.Length * sizeof(float));
-            array = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
-            Profiling.MemoryTracker.Rented((long)array.Length * sizeof(float));
-        }
-        return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-    }
+    /// <summary>A thread-local scratch area of at least <paramref name="floats"/> (<see cref="Scratch"/>, counted by
+    /// <see cref="Profiling.MemoryTracker"/>).</summary>
+    private static float* Workspace(ref float[]? array, long floats) => Scratch.Grow(ref array, floats, tracked: true);
 }

@@ -246,12 +246,7 @@ public static unsafe partial class Gemm
     [ThreadStatic] private static float[]? t_packB;
 
     /// <summary>A 64-byte aligned pointer into a pinned, thread-local array of at least <paramref name="floats"/>.</summary>
-    private static float* PackBuffer(ref float[]? array, int floats)
-    {
-        if (array == null || array.Length < floats + 16) array = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
-        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        return (float*)((p + 63) & ~(nint)63);
-    }
+    private static float* PackBuffer(ref float[]? array, int floats) => Scratch.Grow(ref array, floats);
 
     /// <summary>Single-threaded GotoBLAS loop nest over one rectangle of C.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

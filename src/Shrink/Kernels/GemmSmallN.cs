@@ -34,7 +34,7 @@ public static unsafe class GemmSmallN
                 new ReadOnlySpan<float>(b, (k - 1) * ldb + n), ldb, 0f, new Span<float>(c, (m - 1) * ldc + n), ldc);
             return;
         }
-        float* pb = Pack(ref t_packB, k * Width);
+        float* pb = Scratch.Grow(ref t_packB, k * Width);
         for (int p = 0; p < k; p++)
         {
             float* dst = pb + (nint)p * Width;
@@ -52,13 +52,6 @@ public static unsafe class GemmSmallN
     }
 
     [ThreadStatic] private static float[]? t_packB;
-
-    private static float* Pack(ref float[]? array, int floats)
-    {
-        if (array == null || array.Length < floats + 16) array = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
-        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
-        return (float*)((p + 63) & ~(nint)63);
-    }
 
     private struct Body : IParallelBody
     {

@@ -72,13 +72,9 @@ internal static unsafe class PointwiseDirect
                 for (int i = 0; i < m; i++) new Span<float>(c + (nint)i * ldc + j0, j1 - j0).Clear();
             return;
         }
-        var pack = t_pack;
-        if (pack == null || pack.Length < mPad * k) t_pack = pack = GC.AllocateUninitializedArray<float>(Math.Max(mPad * k, 1024), pinned: true);
-        fixed (float* pa = pack)
-        {
-            Pack(transA, m, k, a, lda, pa);
-            MultiplyPacked(pa, m, k, b, ldb, c, ldc, j0, j1, accumulate);
-        }
+        float* pa = Scratch.Grow(ref t_pack, Math.Max(mPad * k, 1024));
+        Pack(transA, m, k, a, lda, pa);
+        MultiplyPacked(pa, m, k, b, ldb, c, ldc, j0, j1, accumulate);
     }
 
     /// <summary>Floats of op(A) packed by <see cref="Pack"/>.</summary>

@@ -241,4 +241,21 @@ public class KernelBoundsTests
             AssertTailIntact(d, n, name);
         }
     }
+
+    [Fact]
+    public unsafe void Scratch_is_aligned_grows_and_keeps_its_sentinel_clear_of_the_floats_it_hands_out()
+    {
+        float[]? array = null;
+        foreach (int n in new[] { 1, 100, 37, 5000, 4999 })
+        {
+            float* p = Scratch.Grow(ref array, n);
+            Assert.Equal(0, (long)p % 64);
+            Assert.True(array!.Length >= n);
+            new Span<float>(p, n).Fill(1f); // all of it, as a kernel may
+            Assert.Equal(-1, Shrink.Tensors.Tensor.GuardBreach(array, array.Length - Shrink.Tensors.Tensor.GuardFloats));
+        }
+        var grown = array;
+        Scratch.Grow(ref array, 4000);
+        Assert.Same(grown, array); // never shrunk
+    }
 }
