@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace Shrink.Tensors;
 
@@ -144,7 +145,7 @@ public sealed class Tensor : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
-        if (Guarded) CheckGuard();
+        CheckGuard();
         _disposed = true;
         if (_pooled)
         {
@@ -175,8 +176,9 @@ public sealed class Tensor : IDisposable
     internal const int GuardFloats = 32;
     private const int GuardBits = 0x7FC0DEAD; // a quiet NaN no arithmetic produces
 
+    /// <summary>Writes the sentinel into the <see cref="GuardFloats"/> floats after <paramref name="length"/>.</summary>
     internal static void SetGuard(float[] array, int length) =>
-        System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).Fill(GuardBits);
+        MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).Fill(GuardBits);
 
     /// <summary><see cref="CheckGuard"/> on each tensor (nulls skipped).</summary>
     internal static void CheckGuards(ReadOnlySpan<Tensor?> tensors, string producer)
@@ -196,7 +198,7 @@ public sealed class Tensor : IDisposable
     /// that was overwritten, or −1.</summary>
     internal static int GuardBreach(float[] array, int length)
     {
-        int bad = System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).IndexOfAnyExcept(GuardBits);
+        int bad = MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).IndexOfAnyExcept(GuardBits);
         return bad < 0 ? -1 : length + bad;
     }
 }
