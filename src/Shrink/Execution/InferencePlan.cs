@@ -292,7 +292,7 @@ public sealed class InferencePlan
         private Shape ShapeOf(Value v) => v.Parameter is { } p ? p.Shape : _shapes[v];
 
         /// <summary>Bytes of the activation arena: the peak of live activations in a run (graph inputs excluded).</summary>
-        public long ArenaBytes => _bufferSizes.Sum(s => (long)s * sizeof(float));
+        public long ArenaBytes => _buffers.Sum(b => (long)(b.Length - Tensor.GuardSlack) * sizeof(float));
 
         /// <summary>Bytes of the graph inputs at these shapes.</summary>
         public long InputBytes => _plan._graph.Inputs.Sum(v => Math.Max(0, _shapes[v].Length) * (long)sizeof(float));
@@ -373,21 +373,21 @@ public sealed class InferencePlan
             }
             foreach (var s in sizes)
             {
-                var buffer = GC.AllocateUninitializedArray<float>((int)s + (Tensor.Guarded ? Tensor.GuardFloats : 0));
-                if (Tensor.Guarded) Tensor.SetGuard(buffer, (int)s);
+                var buffer = GC.AllocateUninitializedArray<float>((int)s + Tensor.GuardSlack);
+                Tensor.SetGuard(buffer, (int)s);
                 _buffers.Add(buffer);
-                _bufferSizes.Add((int)s);
             }
         }
-
-        private readonly List<int> _bufferSizes = [];
 
         /// <summary>SHRINK_GUARD: stops the process when <paramref name="step"/> wrote past an arena buffer.</summary>
         private void CheckArena(Step step)
         {
             for (int b = 0; b < _buffers.Count; b++)
-                if (Tensor.GuardBreach(_buffers[b], _bufferSizes[b]) is int at and >= 0)
-                    Environment.FailFast($"SHRINK_GUARD: step {step.Name} ({step.Kind}) wrote past the end of arena buffer {b} of {_bufferSizes[b]} floats (element {at}).");
+            {
+                int size = _buffers[b].Length - Tensor.GuardSlack;
+                if (Tensor.GuardBreach(_buffers[b], size) is int at and >= 0)
+                    Environment.FailFast($"SHRINK_GUARD: step {step.Name} ({step.Kind}) wrote past the end of arena buffer {b} of {size} floats (element {at}).");
+            }
         }
 
         private readonly Dictionary<Value, Value> _aliasOfInput = [];

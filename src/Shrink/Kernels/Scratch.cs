@@ -14,20 +14,20 @@ internal static unsafe class Scratch
 {
     private const int Align = 16; // floats of slack for the 64-byte alignment
 
-    private static int Slack => Align + (Tensor.Guarded ? Tensor.GuardFloats : 0);
+    private static int Slack => Align + Tensor.GuardSlack;
 
     /// <summary>A 64-byte aligned pointer to at least <paramref name="floats"/> floats of <paramref name="array"/>
     /// (grown when shorter). <paramref name="tracked"/>: the floats are counted by <see cref="Profiling.MemoryTracker"/>.</summary>
     public static float* Grow(ref float[]? array, long floats, bool tracked = false)
     {
-        if (array != null && Tensor.Guarded && Tensor.GuardBreach(array, array.Length - Tensor.GuardFloats) is int at and >= 0)
+        if (array != null && Tensor.Guarded && Tensor.GuardBreach(array, array.Length - Tensor.GuardSlack) is int at and >= 0)
             Environment.FailFast($"SHRINK_GUARD: a kernel wrote past the end of its {array.Length - Slack}-float scratch (element {at}).");
         if (array == null || array.Length - Slack < floats)
         {
             if (floats + Slack > Array.MaxLength) throw new ArgumentException($"Kernel scratch of {floats} floats is too large; use a smaller batch.");
             if (array != null && tracked) Profiling.MemoryTracker.Returned((long)(array.Length - Slack) * sizeof(float));
             array = GC.AllocateUninitializedArray<float>((int)floats + Slack, pinned: true);
-            if (Tensor.Guarded) Tensor.SetGuard(array, array.Length - Tensor.GuardFloats);
+            Tensor.SetGuard(array, array.Length - Tensor.GuardSlack);
             if (tracked) Profiling.MemoryTracker.Rented(floats * sizeof(float));
         }
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));

@@ -334,8 +334,8 @@ public static unsafe partial class Winograd
     internal static float[] Rent(long floats)
     {
         if (floats > Array.MaxLength) throw new ArgumentException($"Winograd workspace of {floats} floats is too large; use a smaller batch.");
-        var array = ArrayPool<float>.Shared.Rent((int)floats + (Tensors.Tensor.Guarded ? Tensors.Tensor.GuardFloats : 0));
-        if (Tensors.Tensor.Guarded) Tensors.Tensor.SetGuard(array, (int)floats);
+        var array = ArrayPool<float>.Shared.Rent((int)floats + Tensors.Tensor.GuardSlack);
+        Tensors.Tensor.SetGuard(array, (int)floats);
         Profiling.MemoryTracker.Rented(floats * sizeof(float));
         return array;
     }

@@ -42,9 +42,9 @@ public sealed class Tensor : IDisposable
     {
         if (!shape.IsConcrete) throw new ArgumentException($"A tensor needs a concrete shape, not {shape}.", nameof(shape));
         int n = checked((int)shape.Length);
-        var array = ArrayPool<float>.Shared.Rent(Math.Max(n + (Guarded ? GuardFloats : 0), 1));
+        var array = ArrayPool<float>.Shared.Rent(Math.Max(n + GuardSlack, 1));
         if (clear) array.AsSpan(0, n).Clear();
-        if (Guarded) SetGuard(array, n);
+        SetGuard(array, n);
         Profiling.MemoryTracker.Rented((long)n * sizeof(float));
         return new Tensor(shape, array, pooled: true, guarded: Guarded);
     }
@@ -159,8 +159,7 @@ public sealed class Tensor : IDisposable
     {
         if (!shape.IsConcrete) throw new ArgumentException($"A tensor needs a concrete shape, not {shape}.", nameof(shape));
         int n = checked((int)shape.Length);
-        if (!Guarded) return new float[n];
-        var array = new float[n + GuardFloats];
+        var array = new float[n + GuardSlack];
         SetGuard(array, n);
         return array;
     }
@@ -176,9 +175,15 @@ public sealed class Tensor : IDisposable
     internal const int GuardFloats = 32;
     private const int GuardBits = 0x7FC0DEAD; // a quiet NaN no arithmetic produces
 
-    /// <summary>Writes the sentinel into the <see cref="GuardFloats"/> floats after <paramref name="length"/>.</summary>
-    internal static void SetGuard(float[] array, int length) =>
-        MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).Fill(GuardBits);
+    /// <summary>Floats an allocation adds past its length for the sentinel: <see cref="GuardFloats"/> under SHRINK_GUARD, else 0.</summary>
+    internal static int GuardSlack => Guarded ? GuardFloats : 0;
+
+    /// <summary>Writes the sentinel into the <see cref="GuardFloats"/> floats after <paramref name="length"/> (under
+    /// SHRINK_GUARD; otherwise nothing).</summary>
+    internal static void SetGuard(float[] array, int length)
+    {
+        if (Guarded) MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).Fill(GuardBits);
+    }
 
     /// <summary><see cref="CheckGuard"/> on each tensor (nulls skipped).</summary>
     internal static void CheckGuards(ReadOnlySpan<Tensor?> tensors, string producer)

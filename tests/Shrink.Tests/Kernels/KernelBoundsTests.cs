@@ -27,13 +27,7 @@ public class KernelBoundsTests
             Assert.True(BitConverter.SingleToInt32Bits(a[i]) == 0x7FC0BEEF, $"{what}: wrote element {i} of a {length}-float output.");
     }
 
-    private static float[] Random(int length, int seed)
-    {
-        var r = new System.Random(seed);
-        var a = new float[length];
-        for (int i = 0; i < a.Length; i++) a[i] = (float)(r.NextDouble() * 2 - 1);
-        return a;
-    }
+    private static float[] Random(int length, int seed) => Shrink.Tests.Ops.GradientCheck.Random(new Shrink.Tensors.Shape(length), seed).ToArray();
 
     // n, cin, hw, cout, k, stride, pad, group: odd batches and sizes that leave ragged tiles and chunks everywhere.
     public static IEnumerable<object[]> ConvShapes => new object[][]
