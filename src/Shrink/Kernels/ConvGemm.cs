@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Shrink.Kernels;
 
 /// <summary>
@@ -122,12 +120,11 @@ public static unsafe class ConvGemm
             // Training (no pre-packed weights): pack the weights once per call instead of once per chunk (each chunk's
             // Sgemm would repack the whole Cout×K matrix: 4.7 MB for 512×2304). Same packing, same GEMM: bitwise equal.
             float* store = null;
-            long bytes = 0;
+            long floats = 0;
             if (body.Packed == null && PackOncePerCall && d.Groups == 1 && body.Nb > 1 && body.Nb * d.P >= 64)
             {
-                bytes = Gemm.PackedFloats(d.Cout, d.K) * sizeof(float);
-                store = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
-                Profiling.MemoryTracker.Rented(bytes);
+                floats = Gemm.PackedFloats(d.Cout, d.K);
+                store = Scratch.AllocNative(floats);
                 var view = Gemm.PackedView(d.Cout, d.K, store);
                 Gemm.PackRows(view, 0, d.Cout, pw, d.K);
                 body.Packed = [view];
@@ -135,11 +132,7 @@ public static unsafe class ConvGemm
             try { KernelParallel.For(chunks, ref body); }
             finally
             {
-                if (store != null)
-                {
-                    NativeMemory.AlignedFree(store);
-                    Profiling.MemoryTracker.Returned(bytes);
-                }
+                if (store != null) Scratch.FreeNative(store, floats, $"the packed weights of a {d.Cout}×{d.K} conv");
             }
         }
     }
@@ -149,23 +142,18 @@ public static unsafe class ConvGemm
     private readonly struct NarrowPack : IDisposable
     {
         public readonly float* Data;
-        private readonly long _bytes;
+        private readonly long _floats;
 
         public NarrowPack(in ConvDims d, float* w, bool transA)
         {
             int m = transA ? d.Cgin : d.Cgout, k = transA ? d.Cgout : d.Cgin, size = PointwiseDirect.PackedFloats(m, k);
-            _bytes = (long)size * d.Groups * sizeof(float);
-            Data = (float*)NativeMemory.AlignedAlloc((nuint)_bytes, 64);
-            Profiling.MemoryTracker.Rented(_bytes);
+            _floats = (long)size * d.Groups;
+            Data = Scratch.AllocNative(_floats);
             for (int g = 0; g < d.Groups; g++)
                 PointwiseDirect.Pack(transA, m, k, w + (nint)g * d.Cgout * d.K, d.K, Data + (nint)g * size);
         }
 
-        public void Dispose()
-        {
-            NativeMemory.AlignedFree(Data);
-            Profiling.MemoryTracker.Returned(_bytes);
-        }
+        public void Dispose() => Scratch.FreeNative(Data, _floats, "narrow packed conv weights");
     }
 
     /// <summary>Column pieces per image for <see cref="PointwiseDirect"/>: one, or enough to give every thread work when

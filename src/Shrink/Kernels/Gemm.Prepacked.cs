@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Shrink.Kernels;
 
@@ -32,9 +31,7 @@ public sealed unsafe class PackedMatrix
         Level = level; MR = mr; Rows = m; Cols = k; KcStep = kcStep;
         MPad = (m + mr - 1) / mr * mr;
         Source = source; Offset = offset; Lda = lda; TransA = transA;
-        _data = GC.AllocateUninitializedArray<float>((int)Math.Min(int.MaxValue, (long)MPad * k + 16), pinned: true);
-        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_data));
-        Ptr = (float*)((p + 63) & ~(nint)63);
+        _data = Scratch.Pinned((long)MPad * k, out Ptr, "A packed matrix");
     }
 
     internal readonly GemmLevel Level;
@@ -55,6 +52,12 @@ public sealed unsafe class PackedMatrix
     internal float* Block(int pc) => Ptr + (nint)pc * MPad;
 
     internal void KeepAlive() => GC.KeepAlive(_data);
+
+    /// <summary>Under SHRINK_GUARD, stops the process when packing wrote past the storage this matrix owns.</summary>
+    internal void CheckGuard()
+    {
+        if (_data != null) Scratch.Check(_data, $"a packed {Rows}×{Cols} matrix");
+    }
 }
 
 public static unsafe partial class Gemm
@@ -81,6 +84,7 @@ public static unsafe partial class Gemm
                 PackA(transA, transA ? src + (nint)pc * lda : src + pc, lda, m, kc, tier.MR, packed.Block(pc));
             }
         }
+        packed.CheckGuard();
         return packed;
     }
 

@@ -366,15 +366,16 @@ public sealed unsafe class WinogradWeights : IDisposable
         RowStart = rowStart; Rows = rows; Cols = cols; _pooled = pooled;
         Level = Gemm.ActiveLevel;
         long plane = (Gemm.PackedFloats(rows, cols) + 15) / 16 * 16;
-        _floats = 36 * plane + 16;
+        _floats = 36 * plane + 16; // 16: the 64-byte alignment
+        float* aligned;
         if (pooled)
         {
             _storage = Winograd.Rent(_floats);
             _pin = GCHandle.Alloc(_storage, GCHandleType.Pinned);
+            nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+            aligned = (float*)((p + 63) & ~(nint)63);
         }
-        else _storage = GC.AllocateUninitializedArray<float>(checked((int)_floats), pinned: true);
-        nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
-        float* aligned = (float*)((p + 63) & ~(nint)63);
+        else _storage = Scratch.Pinned(36 * plane, out aligned, "Winograd weights");
         Points = new PackedMatrix[36];
         for (int xi = 0; xi < 36; xi++) Points[xi] = Gemm.PackedView(rows, cols, aligned + xi * plane);
     }
@@ -390,6 +391,13 @@ public sealed unsafe class WinogradWeights : IDisposable
 
     internal GemmLevel Level { get; }
     internal PackedMatrix[] Points { get; }
+
+    /// <summary>Under SHRINK_GUARD, stops the process when the transform wrote past storage these weights own (pooled
+    /// storage is checked when it is returned).</summary>
+    private void CheckGuard()
+    {
+        if (!_pooled) Scratch.Check(_storage, $"the Winograd weights of a {Rows}×{Cols} conv");
+    }
 
     public void Dispose()
     {
@@ -422,6 +430,7 @@ public sealed unsafe class WinogradWeights : IDisposable
             u.Dispose();
             throw;
         }
+        u.CheckGuard();
         return u;
     }
 

@@ -180,9 +180,13 @@ public sealed class Tensor : IDisposable
 
     /// <summary>Writes the sentinel into the <see cref="GuardFloats"/> floats after <paramref name="length"/> (under
     /// SHRINK_GUARD; otherwise nothing).</summary>
-    internal static void SetGuard(float[] array, int length)
+    internal static void SetGuard(float[] array, int length) => SetGuard(array.AsSpan(length));
+
+    /// <summary>Writes the sentinel into the first <see cref="GuardFloats"/> floats of <paramref name="tail"/> (under
+    /// SHRINK_GUARD; otherwise nothing).</summary>
+    internal static void SetGuard(Span<float> tail)
     {
-        if (Guarded) MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).Fill(GuardBits);
+        if (Guarded) MemoryMarshal.Cast<float, int>(tail[..GuardFloats]).Fill(GuardBits);
     }
 
     /// <summary><see cref="CheckGuard"/> on each tensor (nulls skipped).</summary>
@@ -201,9 +205,10 @@ public sealed class Tensor : IDisposable
 
     /// <summary>The first element of the guard after <paramref name="length"/> floats (set by <see cref="SetGuard"/>)
     /// that was overwritten, or −1.</summary>
-    internal static int GuardBreach(float[] array, int length)
-    {
-        int bad = MemoryMarshal.Cast<float, int>(array.AsSpan(length, GuardFloats)).IndexOfAnyExcept(GuardBits);
-        return bad < 0 ? -1 : length + bad;
-    }
+    internal static int GuardBreach(float[] array, int length) => GuardBreach(array.AsSpan(length)) is int bad and >= 0 ? length + bad : -1;
+
+    /// <summary>The first of the <see cref="GuardFloats"/> sentinel floats at the start of <paramref name="tail"/> that was
+    /// overwritten, or −1.</summary>
+    internal static int GuardBreach(ReadOnlySpan<float> tail) =>
+        MemoryMarshal.Cast<float, int>(tail[..GuardFloats]).IndexOfAnyExcept(GuardBits);
 }

@@ -252,4 +252,38 @@ public class KernelBoundsTests
         Scratch.Grow(ref array, 4000);
         Assert.Same(grown, array); // never shrunk
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(37)]
+    [InlineData(4096)]
+    public unsafe void Pinned_packed_storage_is_aligned_and_its_sentinel_sits_past_every_float_handed_out(int n)
+    {
+        var array = Scratch.Pinned(n, out float* p, "test storage");
+        Assert.Equal(0, (long)p % 64);
+        new Span<float>(p, n).Fill(1f);
+        int guardAt = array.Length - Shrink.Tensors.Tensor.GuardFloats;
+        Assert.Equal(-1, Shrink.Tensors.Tensor.GuardBreach(array, guardAt));
+        array[guardAt] = 0f; // past the array's own floats: what the check must catch
+        Assert.Equal(guardAt, Shrink.Tensors.Tensor.GuardBreach(array, guardAt));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1000)]
+    public unsafe void Native_packed_storage_is_aligned_and_guarded_right_after_its_floats(int n)
+    {
+        float* p = Scratch.AllocNative(n);
+        try
+        {
+            Assert.Equal(0, (long)p % 64);
+            new Span<float>(p, n).Fill(1f);
+            var tail = new Span<float>(p + n, Shrink.Tensors.Tensor.GuardFloats);
+            Assert.Equal(-1, Shrink.Tensors.Tensor.GuardBreach(tail));
+            p[n + 3] = 0f;
+            Assert.Equal(3, Shrink.Tensors.Tensor.GuardBreach(tail));
+            Shrink.Tensors.Tensor.SetGuard(tail); // mend it, or FreeNative would stop the test run
+        }
+        finally { Scratch.FreeNative(p, n, "test storage"); }
+    }
 }
