@@ -10,7 +10,7 @@ namespace Shrink.Bench;
 /// In-process A/B timing of the AVX2 (Vector256) fast paths against what ran before them, alternating old and new so
 /// that a noisy machine hits both alike. <c>kab</c> times single kernels on MobileNet v2's shapes; <c>trainab</c> times
 /// whole training steps. Switches: dw256 (depthwise), pwgrad (pointwise weight gradient), pwdirect (pointwise forward
-/// and data gradient), all.
+/// and data gradient), wino32 (forward / data-gradient Winograd from 32 channels on AVX2), all.
 /// </summary>
 internal static class KernelAb
 {
@@ -24,6 +24,7 @@ internal static class KernelAb
         if (name is "clipfwd" or "all") Shrink.Execution.Tape.FuseClipForward = on;
         if (name is "wgrad") ConvGemm.WeightGradientV2 = on;
         if (name is "winowgrad") Winograd.WeightEnabled = on;
+        if (name is "wino32") Winograd.Narrow256 = on;
     }
 
     private static double Med(List<double> l) { var s = l.OrderBy(v => v).ToList(); return s[s.Count / 2]; }
@@ -66,7 +67,9 @@ internal static class KernelAb
 
     /// <summary>wgprobe [batch] [pairs]: forward, data gradient and weight gradient of 3×3 stride-1 convs (ResNet-18 /
     /// ResNet-20 / VGG-11 shapes and the narrower cores of factorised models), im2col + GEMM (A) against Winograd called
-    /// directly (B), alternating; speed-ups of the medians of CPU time — what the Winograd dispatch rules are set from.</summary>
+    /// directly (B), alternating; speed-ups of the medians of CPU time — what the Winograd dispatch rules are set from.
+    /// Run it with DOTNET_TieredCompilation=0: its dozen calls per kernel are too few for tiered JIT to reach optimised code
+    /// (the first shapes then read Winograd 10× slower than it is).</summary>
     public static void Probe(string[] args)
     {
         int batch = args.Length > 0 ? int.Parse(args[0]) : 128, pairs = args.Length > 1 ? int.Parse(args[1]) : 5;

@@ -37,13 +37,24 @@ public static unsafe partial class Winograd
         return d.Groups == 1 && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1;
     }
 
-    /// <summary>Whether <see cref="ConvGemm"/> sends this conv here. Measured on the ResNet-18 / VGG-11 shapes at batch
-    /// 128 (docs/performance.md): Winograd wins when there are enough channels for its 36 GEMMs to outweigh the
-    /// transforms — at least 64 in and out, and not fewer out than in below 128 (the input transform costs about
-    /// twice the output one per channel: 128→64 at 14×14 loses) — and maps of at least 4×4. A batch of at least 16
-    /// fills the 16 image lanes; smaller batches (batch-1 latency) keep im2col + GEMM.</summary>
+    /// <summary>Whether <see cref="ConvGemm"/> sends this conv here. Measured with <c>Shrink.Bench wgprobe</c>
+    /// (docs/performance.md): Winograd wins when there are enough channels for its 36 GEMMs to outweigh the
+    /// transforms — at least <see cref="MinChannels"/> in and out, and not fewer out than in below 128 (the input
+    /// transform costs about twice the output one per channel: 128→64 at 14×14 loses) — and maps of at least 4×4. A
+    /// batch of at least 16 fills the 16 image lanes; smaller batches (batch-1 latency) keep im2col + GEMM.</summary>
     public static bool Preferred(in ConvDims d) =>
-        Enabled && Supports(d) && d.N >= 16 && d.Cin >= 64 && d.Cout >= Math.Min(d.Cin, 128) && d.Geo.OutH >= 4 && d.Geo.OutW >= 4;
+        Enabled && Supports(d) && d.N >= 16 && d.Cin >= MinChannels && d.Cout >= Math.Min(d.Cin, 128) && d.Geo.OutH >= 4 && d.Geo.OutW >= 4;
+
+    /// <summary>
+    /// Input channels from which the forward and data-gradient Winograd pays on the active tier. With AVX-512 the GEMM
+    /// is fast enough that 64→64 at 28×28 only breaks even (batch 128), so 64. With AVX2 the GEMM is half as wide and
+    /// the 36 smaller GEMMs win earlier: 32→32 and 48→48 forward 1.3–1.75×, data gradient 1.16–1.41× at batch 16–128
+    /// (16→32 forward 0.89–1.08×, so not 16) — the Tucker-2 cores of factorised models and ResNet-20's wider stages.
+    /// </summary>
+    internal static int MinChannels => Narrow256 && Gemm.ActiveLevel == GemmLevel.Vector256 ? 32 : 64;
+
+    /// <summary>The AVX2 rule of <see cref="MinChannels"/> (off: 64 on every tier, for in-process A/B timing).</summary>
+    internal static bool Narrow256 = true;
 
     /// <summary>Whether <see cref="ConvGemm.BackwardData"/> sends the data gradient here: it is the 3×3 conv of dy with
     /// the flipped kernels and padding 2 − p, so the forward rule applies to that conv.</summary>
