@@ -316,6 +316,28 @@ public class WinogradTests
     }
 
     [Fact]
+    public void With_AVX2_the_forward_and_data_gradient_take_Winograd_from_32_channels_elsewhere_from_64()
+    {
+        var narrow = Dims(16, 32, 14, 14, 32, 1, 1, 1, 1);
+        Gemm.ForceLevel = GemmLevel.Vector256;
+        try
+        {
+            Assert.True(Winograd.Preferred(narrow));
+            Assert.True(Winograd.PreferredForData(narrow));
+            Assert.False(Winograd.Preferred(Dims(16, 16, 14, 14, 32, 1, 1, 1, 1))); // 16 channels stay on im2col
+            Assert.False(Winograd.PreferredForData(Dims(16, 32, 14, 14, 64, 1, 1, 1, 1))); // its data gradient is 64→32
+        }
+        finally { Gemm.ForceLevel = GemmLevel.Auto; }
+        Gemm.ForceLevel = GemmLevel.Vector128;
+        try
+        {
+            Assert.False(Winograd.Preferred(narrow));
+            Assert.True(Winograd.Preferred(Dims(16, 64, 14, 14, 64, 1, 1, 1, 1)));
+        }
+        finally { Gemm.ForceLevel = GemmLevel.Auto; }
+    }
+
+    [Fact]
     public void ConvGemm_dispatches_large_3x3_convs_and_the_switch_restores_im2col()
     {
         var d = Dims(16, 64, 6, 6, 64, 1, 1, 1, 1);
