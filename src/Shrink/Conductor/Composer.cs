@@ -115,6 +115,21 @@ public static class Composer
             : l).ToList();
     }
 
+    /// <summary>
+    /// A lower bound on what any search can leave of <paramref name="model"/>: the parameters and MACs per sample with every
+    /// layer the structural rules of <see cref="Candidates"/> leave optimisable at the bottom of its ladder, by the cheapest
+    /// of its methods there, and everything else as it is. (Sensitivity may freeze more layers, which only raises it.)
+    /// </summary>
+    public static (long Params, long Macs) Floor(Graph.Graph model, long macs, Objective objective = Objective.Size)
+    {
+        var layers = Candidates(model, objective).Where(l => l.Optimize).ToList();
+        long Cheapest(LayerChoice l, Func<LayerChoice, long> cost) =>
+            l.Kind == "conv" && l.Method == LowRankMethod.Cp ? Math.Min(cost(l), cost(l with { Method = LowRankMethod.Tucker2 })) : cost(l);
+        long savedParams = layers.Sum(l => Math.Max(0, l.Params - Cheapest(l, c => c.FactoredParams(c.Ladder[0]))));
+        long savedMacs = layers.Sum(l => Math.Max(0, l.Macs - Cheapest(l, c => c.FactoredMacs(c.Ladder[0]))));
+        return (model.ParameterCount - savedParams, macs - savedMacs);
+    }
+
     private static LayerChoice Decide(LayerChoice c, string? why, int breakEven)
     {
         if (why is null && breakEven < 2) why = NoSaving;

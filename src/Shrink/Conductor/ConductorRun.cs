@@ -134,6 +134,8 @@ internal sealed partial class ConductorRun
         (double baseline, _originalVerdicts) = MeasureValidation(_original);
         var original = Metrics(_original, baseline);
         _c.ValidateAgainst(original.SizeMb, original.Macs, original.LatencyMs);
+        var (floorParams, floorMacs) = Composer.Floor(_original, original.Macs, _c.Objective);
+        _c.ValidateReachable(original.SizeMb - (original.Params - floorParams) * sizeof(float) / 1e6, floorMacs);
         Report("setup", 0, 0, $"original: validation {baseline:F2}%, test {original.TestAccuracy:F2}%, {original.SizeMb:F3} MB, {original.Macs:N0} MACs");
         double setupSeconds = _stepClock.Elapsed.TotalSeconds;
         double sensBase = Measure(_original, _sensitivity);

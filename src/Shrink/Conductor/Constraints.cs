@@ -83,6 +83,22 @@ public sealed record Constraints
             throw new ConstraintException($"Nothing to optimise: {string.Join("; ", met)}. Lower the target(s), or drop them to just make the model as small as the accuracy allows.");
     }
 
+    /// <summary>
+    /// Throws when a size or MAC target lies below the <paramref name="floorSizeMb"/> / <paramref name="floorMacs"/> the
+    /// model keeps whatever the search does (every factorisable layer at rank 1, everything else as it is): no run could
+    /// meet it, so none starts.
+    /// </summary>
+    public void ValidateReachable(double floorSizeMb, long floorMacs)
+    {
+        var unreachable = new List<string>();
+        if (TargetSizeMb is double s && s < floorSizeMb) unreachable.Add($"--target-size-mb {s} is below {floorSizeMb:G4} MB");
+        if (TargetMacs is long m && m < floorMacs) unreachable.Add($"--target-macs {m} is below {floorMacs:N0} MACs");
+        if (unreachable.Count > 0)
+            throw new ConstraintException($"Cannot be met: {string.Join("; ", unreachable)} — the least the model keeps, with every factorisable layer at rank 1 " +
+                "(the layers that stay as they are — the first conv, grouped convs, the smallest layers — and the batch norms and biases). " +
+                "Raise the target, or drop it to make the model as small as the accuracy allows.");
+    }
+
     /// <summary>Whether <paramref name="sizeMb"/>, <paramref name="macs"/> and <paramref name="latencyMs"/> reach every target given (false when none is given).</summary>
     public bool TargetsReached(double sizeMb, long macs, double latencyMs)
     {

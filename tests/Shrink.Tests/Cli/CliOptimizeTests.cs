@@ -34,6 +34,18 @@ public class CliOptimizeTests
         Assert.Empty(dir.Files());
     }
 
+    [Fact]
+    public void Target_no_factorisation_can_reach_ends_with_one_error_and_no_run_directory()
+    {
+        using var dir = new CliTempDir();
+        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--target-size-mb", "0.00001", "--dry-run", "--out", dir.File("run"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith("shrink: error: Cannot be met: --target-size-mb 1E-05 is below", r.StderrLines[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(r.StderrLines, l => l.StartsWith("optimize [sensitivity]", StringComparison.Ordinal));
+        Assert.Empty(dir.Files());
+    }
+
     /// <summary>The design's contract: --json prints one object with original/stage1/stage2/result metrics and seconds.</summary>
     [Fact]
     public void Dry_run_json_has_the_contract_fields()

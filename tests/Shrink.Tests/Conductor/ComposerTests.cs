@@ -7,6 +7,30 @@ namespace Shrink.Tests.Conductor;
 
 public class ComposerTests
 {
+    [Theory]
+    [InlineData("lenet5")]
+    [InlineData("resnet20")]
+    public void The_floor_is_what_rank_1_everywhere_leaves_and_no_factorisation_goes_below_it(string name)
+    {
+        var model = ModelZoo.Create(name, seed: 1);
+        long macs = Shrink.Profiling.Profiler.Profile(model).MacsPerSample;
+        var (floorParams, floorMacs) = Composer.Floor(model, macs);
+        var optimisable = Composer.Candidates(model).Where(l => l.Optimize).ToList();
+        Assert.True(floorParams < model.ParameterCount / 10, $"{floorParams} of {model.ParameterCount}");
+        Assert.True(floorMacs < macs / 2, $"{floorMacs} of {macs}");
+        // Every optimisable layer at rank 1 by the method it would get (CP for k×k convs, SVD otherwise) and by Tucker-2.
+        foreach (bool tucker in new[] { false, true })
+        {
+            var g = ModelZoo.Create(name, seed: 1);
+            var plan = new LowRankPlan(optimisable.Select(l => KeyValuePair.Create(l.Name,
+                l.Method == LowRankMethod.Cp ? (tucker ? LayerRank.Tucker2(1, 1) : LayerRank.Cp(1)) : LayerRank.Svd(1))));
+            LowRankPasses.Apply(g, plan);
+            Assert.True(g.ParameterCount >= floorParams, $"{(tucker ? "Tucker-2" : "CP")}: {g.ParameterCount} < {floorParams}");
+            Assert.True(Shrink.Profiling.Profiler.Profile(g).MacsPerSample >= floorMacs);
+            if (!tucker) Assert.Equal(floorParams, g.ParameterCount); // CP at rank 1 is the cheapest there is
+        }
+    }
+
     [Fact]
     public void LeNet_first_conv_frozen_others_optimised()
     {

@@ -38,6 +38,18 @@ public class ConstraintsTests
     }
 
     [Fact]
+    public void Target_below_the_floor_is_impossible()
+    {
+        var e = Assert.Throws<ConstraintException>(() => new Constraints { TargetSizeMb = 0.01, TargetMacs = 1000 }.ValidateReachable(floorSizeMb: 0.02, floorMacs: 500));
+        Assert.Contains("--target-size-mb 0.01 is below 0.02 MB", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--target-macs", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--target-macs 400 is below 500 MACs",
+            Assert.Throws<ConstraintException>(() => new Constraints { TargetMacs = 400 }.ValidateReachable(0.02, 500)).Message, StringComparison.Ordinal);
+        new Constraints { TargetSizeMb = 0.02, TargetMacs = 500 }.ValidateReachable(0.02, 500);
+        new Constraints().ValidateReachable(0.02, 500);
+    }
+
+    [Fact]
     public void Targets_reached_only_when_all_given_are()
     {
         var c = new Constraints { TargetSizeMb = 1, TargetMacs = 1000 };
