@@ -74,7 +74,11 @@ internal sealed partial class ConductorRun
         bool createdDir = _dir is not null && !Directory.Exists(_dir);
         if (_dir is not null)
         {
-            Directory.CreateDirectory(_dir);
+            try { Directory.CreateDirectory(_dir); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ShrinkException($"Cannot create the run directory '{_dir}': {e.Message}");
+            }
             if (_state is null)
             {
                 if (File.Exists(Path.Combine(_dir, RunState.FileName)))

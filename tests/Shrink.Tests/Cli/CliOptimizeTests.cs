@@ -46,6 +46,17 @@ public class CliOptimizeTests
         Assert.Empty(dir.Files());
     }
 
+    [Fact]
+    public void Run_directory_that_cannot_be_created_is_one_error_naming_it()
+    {
+        using var dir = new CliTempDir();
+        File.WriteAllText(dir.File("plain"), "a file, not a folder");
+        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--dry-run", "--out", Path.Combine(dir.File("plain"), "run"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith($"shrink: error: Cannot create the run directory '{Path.Combine(dir.File("plain"), "run")}'", r.StderrLines[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>The design's contract: --json prints one object with original/stage1/stage2/result metrics and seconds.</summary>
     [Fact]
     public void Dry_run_json_has_the_contract_fields()
