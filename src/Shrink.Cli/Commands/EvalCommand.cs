@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Shrink.Data;
+using Shrink.Graph;
 using Shrink.Profiling;
 using Shrink.Training;
 
@@ -21,6 +22,7 @@ public static class EvalCommand
 
     public static int Run(string model, string dataset, int batchSize, Output output)
     {
+        if (batchSize < 1) throw new ShrinkException($"--batch-size must be at least 1, got {batchSize}.");
         var data = DatasetCatalog.Load(dataset);
         var graph = ModelResolver.LoadTrained(model, data.Name);
         var result = Evaluation.Evaluate(graph, data.Test, data.ComputeNormalization(), batchSize, cancel: Options.CancelOnInterrupt());

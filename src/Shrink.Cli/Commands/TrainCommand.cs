@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Shrink.Data;
 using Shrink.Graph;
+using Shrink.IO;
 using Shrink.Onnx;
 using Shrink.Profiling;
 using Shrink.Training;
@@ -52,15 +53,17 @@ public static class TrainCommand
         if (options.Resume && outPath is null)
             throw new ShrinkException("--resume needs --out: the checkpoint lives beside the output model, in '<out>.ckpt/'.");
         TrainingRun.Validate(options);
-        var data = DatasetCatalog.Load(dataset);
-        var graph = ModelResolver.LoadForTraining(model, data.Train, options.Seed);
         if (outPath is not null)
         {
-            if (Path.GetDirectoryName(Path.GetFullPath(outPath)) is { } dir) Directory.CreateDirectory(dir);
+            // Hours of training must not end on a path that cannot be written.
             options = options with { CheckpointDirectory = TrainingCheckpoint.DefaultFor(outPath) };
-            if (options.Resume && !new TrainingCheckpoint(options.CheckpointDirectory).Exists)
-                output.Line($"No checkpoint in '{options.CheckpointDirectory}' yet: starting from the first epoch.");
+            AtomicFile.EnsureWritable(outPath);
+            AtomicFile.EnsureWritable(Path.Combine(options.CheckpointDirectory, "state.json"));
         }
+        var data = DatasetCatalog.Load(dataset);
+        var graph = ModelResolver.LoadForTraining(model, data.Train, options.Seed);
+        if (options is { Resume: true, CheckpointDirectory: { } ckpt } && !new TrainingCheckpoint(ckpt).Exists)
+            output.Line($"No checkpoint in '{ckpt}' yet: starting from the first epoch.");
         string aug = options.Augmentation is { IsEnabled: true } a
             ? $"crop pad {a.CropPadding}{(a.RandomResizedCrop ? ", resized crop" : "")}{(a.HorizontalFlip ? ", flip" : "")}" : "no augmentation";
         output.Line($"Training {graph.Name} ({graph.ParameterCount:N0} parameters) on {data.Name}: {data.Train.Count} train / {data.Test.Count} test images, " +

@@ -52,6 +52,27 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Checks, before long work that ends by writing <paramref name="path"/>, that it can be written: creates its folder
+    /// and writes and removes a temporary beside it. Failing that, one <see cref="IOException"/> naming the path and the
+    /// reason, instead of hours of work lost at the end.
+    /// </summary>
+    public static void EnsureWritable(string path)
+    {
+        string tmp = TemporaryName(path);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(tmp)!);
+            File.WriteAllBytes(tmp, []);
+            File.Delete(tmp);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            throw new IOException($"Cannot write '{path}': {e.Message}", e);
+        }
+    }
+
     /// <summary>A unique hidden temporary name in the same folder as <paramref name="path"/> (so that the rename is atomic).</summary>
     public static string TemporaryName(string path)
     {

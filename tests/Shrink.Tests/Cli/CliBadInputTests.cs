@@ -200,6 +200,25 @@ public class CliBadInputTests
         Assert.Contains(Path.Combine("data", "no-such-dataset-xyz"), line);
     }
 
+    [Fact]
+    public void Eval_batch_size_below_1_fails_before_any_work()
+    {
+        var line = CliRunner.Run("eval", "--model", "lenet5", "--dataset", "no-such-dataset-xyz", "--batch-size", "0").AssertBadInput();
+        Assert.Contains("--batch-size must be at least 1, got 0", line);
+    }
+
+    [Fact]
+    public void Training_output_that_cannot_be_written_fails_before_any_work()
+    {
+        using var dir = new CliTempDir();
+        File.WriteAllText(dir.File("plain"), "a file, not a folder");
+        string model = Path.Combine(dir.File("plain"), "m.onnx");
+        var line = CliRunner.Run("train", "--model", "lenet5", "--dataset", "no-such-dataset-xyz", "--out", model).AssertBadInput();
+        Assert.Contains($"Cannot write '{model}'", line);
+        Assert.DoesNotContain("no-such-dataset-xyz", line); // before the data set is even looked up
+        Assert.Equal(["plain"], dir.Files());
+    }
+
     [Theory]
     [InlineData("--epochs", "0", "Epochs")]
     [InlineData("--max-steps", "0", "--max-steps")]
