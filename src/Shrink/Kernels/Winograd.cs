@@ -48,8 +48,9 @@ public static unsafe partial class Winograd
     /// <summary>
     /// Input channels from which the forward and data-gradient Winograd pays on the active tier. With AVX-512 the GEMM
     /// is fast enough that 64→64 at 28×28 only breaks even (batch 128), so 64. With AVX2 the GEMM is half as wide and
-    /// the 36 smaller GEMMs win earlier: 32→32 and 48→48 forward 1.3–1.75×, data gradient 1.16–1.41× at batch 16–128
-    /// (16→32 forward 0.89–1.08×, so not 16) — the Tucker-2 cores of factorised models and ResNet-20's wider stages.
+    /// the 36 smaller GEMMs win earlier: 32→32 and 48→48 forward 1.3–1.75×, data gradient 0.94–1.41× (1.05–1.28× at 32)
+    /// at batch 16–128 (16→32 forward 0.89–1.08×, so not 16) — the Tucker-2 cores of factorised models and ResNet-20's
+    /// 32-channel stage.
     /// </summary>
     internal static int MinChannels => Narrow256 && Gemm.ActiveLevel == GemmLevel.Vector256 ? 32 : 64;
 
