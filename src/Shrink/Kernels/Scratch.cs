@@ -72,7 +72,8 @@ internal static unsafe class Scratch
         Profiling.MemoryTracker.Returned(floats * sizeof(float));
     }
 
-    private static float* Aligned(float[] array)
+    /// <summary>The first 64-byte aligned element of a pinned <paramref name="array"/>.</summary>
+    public static float* Aligned(float[] array)
     {
         nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
         return (float*)((p + 63) & ~(nint)63);

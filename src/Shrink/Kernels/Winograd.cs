@@ -384,8 +384,7 @@ public sealed unsafe class WinogradWeights : IDisposable
         {
             _storage = Winograd.Rent(_floats);
             _pin = GCHandle.Alloc(_storage, GCHandleType.Pinned);
-            nint p = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
-            aligned = (float*)((p + 63) & ~(nint)63);
+            aligned = Scratch.Aligned(_storage);
         }
         else _storage = Scratch.Pinned(36 * plane, out aligned, "Winograd weights");
         Points = new PackedMatrix[36];

@@ -23,14 +23,22 @@ public class CliOptimizeTests
         Assert.Contains("--safety-margin", CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--safety-margin", "-1").AssertBadInput(), StringComparison.Ordinal);
     }
 
+    /// <summary>Optimises LeNet-5 (drop 1) with <paramref name="args"/>, which must fail as bad input once the run has
+    /// begun (its opening line printed): exit 2, the last stderr line starting with <paramref name="error"/>, no stack trace.</summary>
+    private static CliResult FailsAfterStarting(string error, params string[] args)
+    {
+        var r = CliRunner.Run(["optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", .. args]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.StartsWith(error, r.StderrLines[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        return r;
+    }
+
     [Fact]
     public void Target_the_original_already_meets_ends_with_one_error_and_no_run_directory()
     {
         using var dir = new CliTempDir();
-        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--target-size-mb", "10", "--dry-run", "--out", dir.File("run"));
-        Assert.Equal(2, r.ExitCode);
-        Assert.StartsWith("shrink: error: Nothing to optimise: --target-size-mb 10", r.StderrLines[^1], StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        FailsAfterStarting("shrink: error: Nothing to optimise: --target-size-mb 10", "--target-size-mb", "10", "--dry-run", "--out", dir.File("run"));
         Assert.Empty(dir.Files());
     }
 
@@ -38,10 +46,7 @@ public class CliOptimizeTests
     public void Target_no_factorisation_can_reach_ends_with_one_error_and_no_run_directory()
     {
         using var dir = new CliTempDir();
-        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--target-size-mb", "0.00001", "--dry-run", "--out", dir.File("run"));
-        Assert.Equal(2, r.ExitCode);
-        Assert.StartsWith("shrink: error: Cannot be met: --target-size-mb 1E-05 is below", r.StderrLines[^1], StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        var r = FailsAfterStarting("shrink: error: Cannot be met: --target-size-mb 1E-05 is below", "--target-size-mb", "0.00001", "--dry-run", "--out", dir.File("run"));
         Assert.DoesNotContain(r.StderrLines, l => l.StartsWith("optimize [sensitivity]", StringComparison.Ordinal));
         Assert.Empty(dir.Files());
     }
@@ -51,10 +56,8 @@ public class CliOptimizeTests
     {
         using var dir = new CliTempDir();
         File.WriteAllText(dir.File("plain"), "a file, not a folder");
-        var r = CliRunner.Run("optimize", "--model", "lenet5", "--dataset", "fashion-mnist", "--max-accuracy-drop", "1", "--dry-run", "--out", Path.Combine(dir.File("plain"), "run"));
-        Assert.Equal(2, r.ExitCode);
-        Assert.StartsWith($"shrink: error: Cannot create the run directory '{Path.Combine(dir.File("plain"), "run")}'", r.StderrLines[^1], StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        string run = Path.Combine(dir.File("plain"), "run");
+        FailsAfterStarting($"shrink: error: Cannot create the run directory '{run}'", "--dry-run", "--out", run);
     }
 
     /// <summary>The design's contract: --json prints one object with original/stage1/stage2/result metrics and seconds.</summary>
