@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Shrink.Data;
 using Shrink.Graph;
@@ -22,9 +23,9 @@ public static class TrainCommand
     {
         var model = Options.Model();
         var dataset = Options.Dataset();
-        var flags = new TrainFlags();
+        var flags = new TrainFlags(withRecipe: true);
         var json = Options.Json();
-        var command = new Command("train", "Train a zoo architecture (with its recipe) or an ONNX model on a data set") { model, dataset, json };
+        var command = new Command("train", "Train a zoo architecture (with its recipe) or fine-tune an ONNX model on a data set") { model, dataset, json };
         flags.AddTo(command);
         command.SetAction(r =>
         {
@@ -116,9 +117,16 @@ public static class TrainCommand
     }
 }
 
-/// <summary>The training flags shared by <c>shrink train</c> and <c>shrink zoo train</c>; absent ones keep the recipe's value.</summary>
-public sealed class TrainFlags
+/// <summary>
+/// The training flags shared by <c>shrink train</c> and <c>shrink zoo train</c>; absent ones keep the recipe's value.
+/// <c>shrink train</c> also takes <c>--recipe</c>: start from a zoo architecture's recipe, e.g. to fine-tune a model file.
+/// </summary>
+public sealed class TrainFlags(bool withRecipe = false)
 {
+    public Option<string?>? Recipe { get; } = withRecipe
+        ? new("--recipe") { Description = "Start from this zoo architecture's recipe (default: the model's own when it is a zoo name)" }
+        : null;
+
     public Option<int?> Epochs { get; } = new("--epochs") { Description = "Epochs (default: the zoo recipe's, else 1)" };
     public Option<int?> BatchSize { get; } = new("--batch-size", "-b") { Description = "Batch size (default: the recipe's, else 64)" };
     public Option<float?> Lr { get; } = new("--lr") { Description = "Peak learning rate (default: the recipe's, else 0.1)" };
@@ -126,6 +134,15 @@ public sealed class TrainFlags
     public Option<string?> Out { get; } = new("--out", "-o") { Description = "Where to write the best model (.onnx); the run is checkpointed in <out>.ckpt/" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the checkpoint in <out>.ckpt/, mid-epoch too (same options and seed give the same result)" };
     public Option<int?> MaxSteps { get; } = new("--max-steps") { Description = "At most this many steps per epoch (quick runs)" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: onecycle, cosine or constant (default: the recipe's, else onecycle)" };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd (Nesterov momentum 0.9) or adamw (default: the recipe's, else sgd)" };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay (default: the recipe's, else 5e-4)" };
+    public Option<float?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "Label smoothing in [0, 1) (default: the recipe's, else 0.1)" };
+
+    public Option<string?> Augment { get; } = new("--augment")
+    {
+        Description = "none, or a comma list of crop[=PIXELS] (padded random crop; 2 pixels on 28x28, else 4), flip, resized-crop[=MIN_AREA] (default: the recipe's, else none)",
+    };
 
     public Option<string?> CheckpointEvery { get; } = new("--checkpoint-every")
     {
@@ -134,21 +151,64 @@ public sealed class TrainFlags
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Epochs, BatchSize, Lr, Seed, Out, Resume, MaxSteps, CheckpointEvery }) command.Options.Add(o);
+        if (Recipe is not null) command.Options.Add(Recipe);
+        foreach (var o in new Option[] { Epochs, BatchSize, Lr, Schedule, Optimizer, WeightDecay, LabelSmoothing, Augment, Seed, Out, Resume, MaxSteps, CheckpointEvery })
+            command.Options.Add(o);
     }
 
     public TrainingOptions ToOptions(ParseResult r, string model, string dataset)
     {
-        var d = TrainCommand.Defaults(model, dataset);
+        var d = Recipe is not null && r.GetValue(Recipe) is { } recipe ? Recipes.For(recipe, dataset) : TrainCommand.Defaults(model, dataset);
         return d with
         {
             Epochs = r.GetValue(Epochs) ?? d.Epochs,
             BatchSize = r.GetValue(BatchSize) ?? d.BatchSize,
             LearningRate = r.GetValue(Lr) ?? d.LearningRate,
+            Schedule = r.GetValue(Schedule) ?? d.Schedule,
+            Optimizer = r.GetValue(Optimizer) ?? d.Optimizer,
+            WeightDecay = r.GetValue(WeightDecay) ?? d.WeightDecay,
+            LabelSmoothing = r.GetValue(LabelSmoothing) ?? d.LabelSmoothing,
+            Augmentation = r.GetValue(Augment) is { } augment ? ParseAugmentation(augment, dataset) : d.Augmentation,
             Seed = r.GetValue(Seed),
             MaxStepsPerEpoch = r.GetValue(MaxSteps) ?? d.MaxStepsPerEpoch,
             Resume = r.GetValue(Resume),
             CheckpointInterval = r.GetValue(CheckpointEvery) is { } every ? Commands.Options.ParseDuration(every, "--checkpoint-every") : d.CheckpointInterval,
         };
+    }
+
+    /// <summary>
+    /// <c>--augment</c>: "none", or a comma list of <c>crop[=PIXELS]</c>, <c>flip</c> and <c>resized-crop[=MIN_AREA]</c>;
+    /// a bare <c>crop</c> pads as the zoo recipes do for <paramref name="dataset"/>. Null for none.
+    /// </summary>
+    public static Augmentation? ParseAugmentation(string spec, string dataset)
+    {
+        const string Usage = "use none, or a comma list of crop[=PIXELS], flip, resized-crop[=MIN_AREA]";
+        var parts = spec.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts is ["none"]) return null;
+        if (parts.Length == 0) throw new ShrinkException($"--augment '{spec}' is empty ({Usage}).");
+        var a = new Augmentation();
+        foreach (var part in parts)
+        {
+            var (key, value) = part.Split('=', 2) is [var k, var v] ? (k.Trim(), v.Trim()) : (part, null);
+            a = key.ToLowerInvariant() switch
+            {
+                "crop" => a with
+                {
+                    CropPadding = value is null ? Recipes.ConvAugmentation(dataset).CropPadding
+                        : int.TryParse(value, CultureInfo.InvariantCulture, out int pad) && pad >= 1 ? pad
+                        : throw new ShrinkException($"--augment: crop padding must be a whole number of pixels ≥ 1, got '{value}'."),
+                },
+                "flip" when value is null => a with { HorizontalFlip = true },
+                "resized-crop" => a with
+                {
+                    RandomResizedCrop = true,
+                    MinCropArea = value is null ? a.MinCropArea
+                        : double.TryParse(value, CultureInfo.InvariantCulture, out double area) && area > 0 && area <= 1 ? area
+                        : throw new ShrinkException($"--augment: the smallest resized-crop area must be a fraction in (0, 1], got '{value}'."),
+                },
+                _ => throw new ShrinkException($"--augment: unknown augmentation '{part}' ({Usage})."),
+            };
+        }
+        return a;
     }
 }

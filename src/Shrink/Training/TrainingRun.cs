@@ -130,6 +130,12 @@ public static class TrainingRun
         if (options.BatchSize < 1) throw new ShrinkException($"Batch size must be at least 1, got {options.BatchSize}.");
         if (!(options.LearningRate > 0)) throw new ShrinkException($"Learning rate must be positive, got {options.LearningRate}.");
         if (options.MaxStepsPerEpoch is < 1) throw new ShrinkException($"Steps per epoch (--max-steps) must be at least 1, got {options.MaxStepsPerEpoch}.");
+        if (!(options.WeightDecay >= 0) || double.IsInfinity(options.WeightDecay)) throw new ShrinkException($"Weight decay must be finite and not negative, got {options.WeightDecay}.");
+        if (!(options.LabelSmoothing >= 0 && options.LabelSmoothing < 1)) throw new ShrinkException($"Label smoothing must lie in [0, 1), got {options.LabelSmoothing}.");
+        // Unknown schedule and optimizer names fail here, before any data is loaded.
+        _ = CreateSchedule(options, 1);
+        if (options.Optimizer.ToLowerInvariant() is not ("sgd" or "adamw")) throw UnknownOptimizer(options);
+        options.Augmentation?.Validate();
         if (options.CheckpointInterval < TimeSpan.Zero) throw new ShrinkException($"The checkpoint interval (--checkpoint-every) must not be negative, got {options.CheckpointInterval}.");
     }
 
@@ -276,8 +282,10 @@ public static class TrainingRun
     {
         "sgd" => new Sgd(graph.TrainableParameters, o.Momentum, 0, o.WeightDecay, o.Nesterov && o.Momentum > 0),
         "adamw" => new AdamW(graph.TrainableParameters, weightDecay: o.WeightDecay),
-        _ => throw new ShrinkException($"Unknown optimizer '{o.Optimizer}' (use sgd or adamw)."),
+        _ => throw UnknownOptimizer(o),
     };
+
+    private static ShrinkException UnknownOptimizer(TrainingOptions o) => new($"Unknown optimizer '{o.Optimizer}' (use sgd or adamw).");
 
     public static LrSchedule CreateSchedule(TrainingOptions o, int totalSteps) => o.Schedule.ToLowerInvariant() switch
     {

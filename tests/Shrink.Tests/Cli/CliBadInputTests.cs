@@ -223,6 +223,12 @@ public class CliBadInputTests
     [InlineData("--epochs", "0", "Epochs")]
     [InlineData("--max-steps", "0", "--max-steps")]
     [InlineData("--batch-size", "0", "Batch size")]
+    [InlineData("--schedule", "linear", "Unknown schedule 'linear'")]
+    [InlineData("--optimizer", "rmsprop", "Unknown optimizer 'rmsprop'")]
+    [InlineData("--weight-decay", "-1", "Weight decay")]
+    [InlineData("--label-smoothing", "1", "Label smoothing")]
+    [InlineData("--augment", "twirl", "--augment")]
+    [InlineData("--recipe", "nosuchnet", "nosuchnet")]
     public void Impossible_training_options_fail_before_any_work(string option, string value, string named)
     {
         var r = CliRunner.Run("train", "--model", "lenet5", "--dataset", "no-such-dataset-xyz", option, value);
