@@ -4,9 +4,10 @@ using Shrink.Tensors;
 using Shrink.Zoo;
 
 if (Environment.GetEnvironmentVariable("SHRINK_THREADS") is { } th) Shrink.Kernels.KernelParallel.MaxThreads = int.Parse(th);
-// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps] | tape-ab <model> <batch> <pairs>
+// Usage: Shrink.Bench [--quick] [--json] [--no-torch] [--infer-only] [--rounds N] | ab <model> <batch> [rounds] [runs] | wino [batch] [rounds] | gemm [m,n,k...] | lowrank [...] | profile <model> <batch> [train|infer] [steps] | tape-ab <model> <batch> <pairs> | sensab <model> [images] [layers]
 if (args.Length > 0 && args[0] == "gemm") { Shrink.Bench.GemmBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "lowrank") { Shrink.Bench.LowRankBench.RunArgs(args[1..]); return; }
+if (args.Length > 0 && args[0] == "sensab") { Shrink.Bench.SensitivityBench.RunArgs(args[1..]); return; }
 if (args.Length > 0 && args[0] == "wgprobe") { Shrink.Bench.KernelAb.Probe(args[1..]); return; }
 if (args.Length > 0 && args[0] == "kab") { Shrink.Bench.KernelAb.Kernels(args[1..]); return; }
 if (args.Length > 0 && args[0] == "trainab") { Shrink.Bench.KernelAb.Train(args[1..]); return; }

@@ -167,13 +167,14 @@ public static class Composer
     public const string NotAnalysed = "not analysed";
 
     /// <summary>
-    /// Measures the sensitivity curves of the optimisable layers (accuracy in points from <paramref name="measure"/>,
-    /// only that layer factorised at <paramref name="points"/> ladder ranks, no training), picks CP or Tucker-2 per conv
+    /// Measures the sensitivity curves of the optimisable layers (accuracy in points from <paramref name="measure"/>, given
+    /// the layer and the model with only that layer factorised, at <paramref name="points"/> ladder ranks, no training;
+    /// one layer's measurements come one after the other), picks CP or Tucker-2 per conv
     /// and applies the sensitivity rules. <paramref name="baseline"/> is the original's accuracy on the same images.
     /// Layers are analysed largest first; once <paramref name="outOfTime"/> says so (checked between layers, after at
     /// least one was analysed), the rest stay frozen as <see cref="NotAnalysed"/>. The list comes back in graph order.
     /// </summary>
-    public static List<LayerChoice> Analyze(Graph.Graph model, FactorCache cache, Func<Graph.Graph, double> measure, double baseline,
+    public static List<LayerChoice> Analyze(Graph.Graph model, FactorCache cache, Func<string, Graph.Graph, double> measure, double baseline,
         double maxDrop, int points, Action<LayerChoice>? onLayer = null, Func<bool>? outOfTime = null, Objective objective = Objective.Size,
         CancellationToken cancel = default)
     {
@@ -218,7 +219,7 @@ public static class Composer
             {
                 cancel.ThrowIfCancellationRequested();
                 var (g, _) = cache.Compose(new Dictionary<string, LayerRank> { [c.Name] = c.ToLayerRank(c.Ladder[indices[k]]) });
-                drops[k] = baseline - measure(g);
+                drops[k] = baseline - measure(c.Name, g);
             }
             c = c with { Measured = indices, Curve = LayerChoice.Interpolate(c.Ladder.Length, indices, drops) };
             if (c.DropAt(c.Top) > CollapseDrop)

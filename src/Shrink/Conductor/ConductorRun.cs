@@ -144,10 +144,14 @@ internal sealed partial class ConductorRun
         double setupSeconds = _stepClock.Elapsed.TotalSeconds;
         double sensBase = Measure(_original, _sensitivity);
         Func<bool>? outOfTime = _budget.Time is TimeSpan t ? () => _stepClock.Elapsed.TotalSeconds >= SensitivityShare * t.TotalSeconds : null;
-        var layers = Composer.Analyze(_original, _cache, g => Measure(g, _sensitivity), sensBase, _c.MaxAccuracyDrop, _budget.SensitivityPoints,
+        // With top-1 accuracy, a layer's measurements run only the part of the model downstream of it.
+        using var suffixes = new SuffixEvaluator.OneLayerAtATime(_original, _sensitivity, _norm, g => Measure(g, _sensitivity), _o.Cancel);
+        var layers = Composer.Analyze(_original, _cache, _o.Metric is null ? suffixes.AccuracyPercent : (_, g) => Measure(g, _sensitivity),
+            sensBase, _c.MaxAccuracyDrop, _budget.SensitivityPoints,
             l => Report("sensitivity", 0, 0, l.Optimize
                 ? $"{l.Name}: {l.Reason}; drop {l.DropAt(0):F1}→{l.DropAt(l.Top):F1} points over ranks {l.Ladder[0]}..{l.Ladder[^1]}"
                 : $"{l.Name}: frozen ({l.Reason})"), outOfTime, _c.Objective, _o.Cancel);
+        suffixes.Dispose(); // the kept activations are not needed past the curves
         var notes = new List<string>();
         int unanalysed = layers.Count(l => l.Reason.StartsWith(Composer.NotAnalysed, StringComparison.Ordinal));
         if (unanalysed > 0)

@@ -138,6 +138,36 @@ public sealed partial class Graph
     }
 
     /// <summary>
+    /// The part of this graph that computes the values named <paramref name="outputs"/> from the values named
+    /// <paramref name="inputs"/> (graph inputs or values computed inside): a new graph with those inputs and outputs (same
+    /// names and shapes) and the nodes between them, in this graph's order. Parameters are shared, not copied. Throws
+    /// <see cref="InvalidGraphException"/> when an output needs a value that is neither given nor computed.
+    /// </summary>
+    public Graph Subgraph(IReadOnlyList<string> inputs, IReadOnlyList<string> outputs)
+    {
+        var g = new Graph(Name);
+        var map = new Dictionary<Value, Value>();
+        foreach (var name in inputs) map[this[name]] = g.AddInput(name, this[name].Shape);
+        var needed = new HashSet<Node>();
+        var pending = new Stack<Value>(outputs.Select(name => this[name]));
+        while (pending.TryPop(out var v))
+        {
+            if (map.ContainsKey(v) || v.IsParameter) continue;
+            var producer = v.Producer ?? throw new InvalidGraphException($"A subgraph of '{Name}' needs '{v.Name}', which is neither given nor computed.");
+            if (needed.Add(producer)) foreach (var x in producer.Inputs) pending.Push(x);
+        }
+        foreach (var node in _nodes.Where(needed.Contains))
+        {
+            foreach (var v in node.Inputs)
+                if (v.Parameter is { } p && !map.ContainsKey(v)) map[v] = g.AddParameter(p);
+            var copy = g.AddNode(node.Op, node.Inputs.Select(v => map[v]).ToArray(), node.Name, node.Outputs.Select(o => o.Name).ToArray());
+            for (int i = 0; i < copy.Outputs.Count; i++) map[node.Outputs[i]] = copy.Outputs[i];
+        }
+        foreach (var name in outputs) g.AddOutput(map[this[name]]);
+        return g;
+    }
+
+    /// <summary>
     /// Checks structure: unique names, every node input known and produced earlier (so no cycles), producer and
     /// consumer links consistent, outputs produced, parameters concrete, and shapes re-inferable. Throws
     /// <see cref="InvalidGraphException"/> or <see cref="ShapeMismatchException"/> naming the culprit.

@@ -72,6 +72,26 @@ public class GraphTests
     }
 
     [Fact]
+    public void Subgraph_head_and_tail_compose_to_the_whole_and_share_the_weights()
+    {
+        var g = TwoLayer(out var hidden);
+        var head = g.Subgraph(["input"], [hidden.Name]);
+        var tail = g.Subgraph([hidden.Name], [g.Outputs[0].Name]);
+        head.Verify();
+        tail.Verify();
+        Assert.Equal(["fc1", "relu"], head.Nodes.Select(n => n.Name));
+        Assert.Equal(["fc2"], tail.Nodes.Select(n => n.Name));
+        Assert.Equal(hidden.Name, tail.Inputs.Single().Name);
+        Assert.Same(g.Parameters.Last(), tail.Parameters.Single()); // shared, not copied
+
+        var x = GradientCheck.Random(new Shape(5, 4), 9);
+        using var h = new Executor(head).Run(x);
+        Assert.Equal(0f, new Executor(g).Run(x).MaxAbsDiff(new Executor(tail).Run(h)));
+        var e = Assert.Throws<InvalidGraphException>(() => g.Subgraph([], [g.Outputs[0].Name]));
+        Assert.Contains("needs 'input'", e.Message);
+    }
+
+    [Fact]
     public void Verify_finds_a_cycle()
     {
         var g = TwoLayer(out var hidden);
