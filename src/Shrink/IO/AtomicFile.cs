@@ -69,7 +69,15 @@ public static class AtomicFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(tmp);
-            throw new IOException($"Cannot write '{path}': {e.Message}", e);
+            // The runtime's message names the probe's temporary file, which the user never asked for.
+            string folder = Path.GetDirectoryName(tmp)!;
+            string reason = e switch
+            {
+                UnauthorizedAccessException => $"permission denied in '{folder}'",
+                FileNotFoundException or DirectoryNotFoundException => $"no file can be created in '{folder}'",
+                _ => e.Message.Replace(tmp, Path.Combine(folder, "<temporary file>")),
+            };
+            throw new IOException($"Cannot write '{path}': {reason}", e);
         }
     }
 

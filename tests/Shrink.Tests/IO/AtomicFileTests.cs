@@ -49,6 +49,24 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
+    public void EnsureWritable_names_the_path_and_the_reason_but_not_its_temporary()
+    {
+        string plain = Path.Combine(_dir, "plain");
+        File.WriteAllText(plain, "a file, not a folder");
+        var paths = new List<string> { Path.Combine(plain, "m.onnx") };
+        if (Directory.Exists("/proc/self")) paths.Add("/proc/shrink-test.onnx"); // a folder that takes no new files, even for root
+        foreach (var path in paths)
+        {
+            var e = Assert.Throws<IOException>(() => AtomicFile.EnsureWritable(path));
+            Assert.StartsWith($"Cannot write '{path}': ", e.Message);
+            Assert.DoesNotContain(".tmp", e.Message);
+        }
+        Assert.Equal(["plain"], Entries());
+        AtomicFile.EnsureWritable(Path.Combine(_dir, "new", "m.onnx")); // creates the folder, leaves no file
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "new")));
+    }
+
+    [Fact]
     public void The_temporary_is_hidden_beside_the_destination()
     {
         string tmp = AtomicFile.TemporaryName(Path.Combine(_dir, "x.npz"));
