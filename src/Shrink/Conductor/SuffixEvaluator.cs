@@ -11,8 +11,8 @@ namespace Shrink.Conductor;
 /// again what they share with it. The original runs once up to the <em>cut</em>: the values that the node's downstream
 /// part reads from outside it (the node's input, and the skip connections around it). Those are kept, and each model
 /// then runs only its own downstream part from them. The sensitivity curves measure 8 ranks per layer, so a layer's
-/// upstream part runs once instead of 8 times; on ResNet-18 that part holds about half of the MACs on average. The
-/// verdicts are those of evaluating the whole model: the same kernels see the same batches.
+/// upstream part runs once instead of 8 times: ResNet-20's and MobileNet v2's curves take 2.2× less CPU
+/// (<c>Shrink.Bench sensab</c>). The verdicts are those of evaluating the whole model: the same kernels see the same batches.
 /// </summary>
 internal sealed class SuffixEvaluator : IDisposable
 {
