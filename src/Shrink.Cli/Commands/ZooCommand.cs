@@ -44,16 +44,21 @@ public static class ZooCommand
     private static int List(Output output)
     {
         var rows = ModelZoo.Describe();
-        output.Line($"{"name",-14} {"parameters",12} {"MACs",14}  description");
+        // Pretrained weights: <name>-<dataset>.onnx in any zoo folder (the same file may sit in several).
+        var pretrained = rows.ToDictionary(r => r.Name, r => ModelResolver.ZooDirectories().Where(Directory.Exists)
+            .SelectMany(d => Directory.GetFiles(d, $"{r.Name}-*.onnx")).Select(f => Path.GetFileName(f)).Distinct().Order().ToArray());
+        output.Line($"{"name",-14} {"parameters",12} {"MACs",14}  {"pretrained on",-16} description");
         foreach (var r in rows)
-            output.Line($"{r.Name,-14} {r.Parameters,12:N0} {r.Macs,14:N0}  {r.Description}");
+        {
+            string on = string.Join(",", pretrained[r.Name].Select(f => f[(r.Name.Length + 1)..^".onnx".Length]));
+            output.Line($"{r.Name,-14} {r.Parameters,12:N0} {r.Macs,14:N0}  {(on.Length == 0 ? "-" : on),-16} {r.Description}");
+        }
         var models = new System.Text.Json.Nodes.JsonArray();
         foreach (var r in rows)
             models.Add(new System.Text.Json.Nodes.JsonObject
             {
                 ["name"] = r.Name, ["params"] = r.Parameters, ["macs"] = r.Macs, ["description"] = r.Description,
-                ["pretrained"] = new System.Text.Json.Nodes.JsonArray(ModelResolver.ZooDirectories().Where(Directory.Exists)
-                    .SelectMany(d => Directory.GetFiles(d, $"{r.Name}-*.onnx")).Select(f => (System.Text.Json.Nodes.JsonNode?)Path.GetFileName(f)).ToArray()),
+                ["pretrained"] = new System.Text.Json.Nodes.JsonArray(pretrained[r.Name].Select(f => (System.Text.Json.Nodes.JsonNode?)f).ToArray()),
             });
         output.Emit(new System.Text.Json.Nodes.JsonObject { ["models"] = models });
         return 0;

@@ -61,6 +61,33 @@ public sealed partial class ZooCliTests : IDisposable
     }
 
     [Fact]
+    public void Zoo_list_names_each_architecture_with_its_pretrained_data_sets_once()
+    {
+        Directory.CreateDirectory(_dir);
+        File.WriteAllBytes(Path.Combine(_dir, "resnet56-tiny-set.onnx"), []);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "zoo", "lenet5-fashion-mnist.onnx"), Path.Combine(_dir, "lenet5-fashion-mnist.onnx"));
+        Environment.SetEnvironmentVariable("SHRINK_ZOO", _dir);
+        try
+        {
+            var (code, stdout, stderr) = Run("zoo", "list", "--json");
+            Assert.True(code == 0, stderr);
+            var models = JsonNode.Parse(stdout)!["models"]!.AsArray().ToDictionary(m => (string)m!["name"]!, m => m!["pretrained"]!.AsArray().Select(f => (string)f!).ToArray());
+            Assert.Equal(ModelZoo.Architectures.Select(a => a.Name).Order(), models.Keys.Order());
+            Assert.Equal(["lenet5-fashion-mnist.onnx"], models["lenet5"]); // in SHRINK_ZOO and beside the tool: listed once
+            Assert.Equal(["resnet56-tiny-set.onnx"], models["resnet56"]);
+            Assert.Empty(models["resnet50"]);
+
+            (code, stdout, _) = Run("zoo", "list");
+            Assert.Equal(0, code);
+            var lines = stdout.Split('\n');
+            Assert.Matches(@"^lenet5 .* fashion-mnist +LeNet-5", lines.Single(l => l.StartsWith("lenet5 ", StringComparison.Ordinal)));
+            Assert.Matches(@"^resnet56 .* tiny-set +ResNet-56", lines.Single(l => l.StartsWith("resnet56 ", StringComparison.Ordinal)));
+            Assert.Matches(@"^resnet50 .* - +ResNet-50", lines.Single(l => l.StartsWith("resnet50 ", StringComparison.Ordinal)));
+        }
+        finally { Environment.SetEnvironmentVariable("SHRINK_ZOO", null); }
+    }
+
+    [Fact]
     public void Zoo_train_checkpoints_and_resumes_and_explicit_flags_beat_the_recipe()
     {
         string output = Path.Combine(_dir, "m.onnx");
