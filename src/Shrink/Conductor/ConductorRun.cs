@@ -416,7 +416,8 @@ internal sealed partial class ConductorRun
 
     private void Report(string stage, int step, int steps, string message, IReadOnlyDictionary<string, int>? ranks = null,
         double? accuracy = null, double? drop = null, double? best = null) =>
-        _o.Progress?.Report(new ConductorProgress(stage, step, steps, ranks is null ? "" : RanksSummary(ranks), accuracy, drop, best, message));
+        _o.Progress?.Report(new ConductorProgress(stage, step, steps, ranks is null ? "" : RanksSummary(ranks), accuracy, drop, best, message,
+            TimeSpan.FromSeconds(Elapsed)));
 
     private string RanksSummary(IReadOnlyDictionary<string, int> ranks) =>
         string.Join(" ", Optimised.Select(l => $"{l.Name}:{ranks[l.Name]}"));

@@ -5,14 +5,17 @@ using Shrink.Graph;
 namespace Shrink.Conductor;
 
 /// <summary>A line of progress: stage, step, the ranks, the accuracy measured (if any) and the best so far.</summary>
-public sealed record ConductorProgress(string Stage, int Step, int Steps, string Ranks, double? Accuracy, double? Drop, double? BestCostRatio, string Message)
+public sealed record ConductorProgress(string Stage, int Step, int Steps, string Ranks, double? Accuracy, double? Drop, double? BestCostRatio, string Message,
+    TimeSpan? Elapsed = null)
 {
+    /// <summary>"[stage] h:mm:ss step k/n message acc … best …x | ranks"; the clock is the run's, resumed sessions included.</summary>
     public override string ToString()
     {
+        string clock = Elapsed is TimeSpan e ? FormattableString.Invariant($" {(int)e.TotalHours}:{e.Minutes:00}:{e.Seconds:00}") : "";
         string acc = Accuracy is double a ? $" acc {a:F2}% (drop {Drop:+0.00;-0.00})" : "";
         string best = BestCostRatio is double b ? $" best {1 / Math.Max(1e-12, b):F2}x" : "";
         string steps = Steps > 0 ? $" step {Step + 1}/{Steps}" : "";
-        return $"[{Stage}]{steps} {Message}{acc}{best}{(Ranks.Length > 0 ? $" | {Ranks}" : "")}";
+        return $"[{Stage}]{clock}{steps} {Message}{acc}{best}{(Ranks.Length > 0 ? $" | {Ranks}" : "")}";
     }
 }
 

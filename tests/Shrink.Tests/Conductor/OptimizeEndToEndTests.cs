@@ -64,6 +64,11 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.Empty(r.Notes); // no time budget: nothing cut short
         Assert.Contains(lines, l => l.StartsWith("[stage1]", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("[stage2]", StringComparison.Ordinal));
+        // The run's clock on every line, never going back.
+        var clocks = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^\[\w+\] (\d+:\d\d:\d\d) ")).ToList();
+        Assert.All(clocks, m => Assert.True(m.Success));
+        var times = clocks.Select(m => TimeSpan.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(times.Order(), times);
 
         foreach (string f in new[] { "model.onnx", "report.md", "report.json", "state.json", "original.onnx", "stage1.onnx" })
             Assert.True(File.Exists(Path.Combine(_dir, f)), f);
