@@ -26,8 +26,9 @@ public sealed record Budget
     /// <summary>Steps of the final fine-tune of the best Stage 2 state.</summary>
     public int FinalSteps { get; init; } = 600;
     /// <summary>
-    /// Rounds of the squeeze after the final fine-tune: each gives a near miss of the search, cheaper than the result, a
-    /// fine-tune as long as the result's and keeps it only if it then meets the constraint (0: none).
+    /// Rounds of the squeeze after the final fine-tune: each gives a near miss of the search, cheaper than the result (or,
+    /// without one, a descent of at most two layers into the unspent allowance), a fine-tune as long as the result's and
+    /// keeps it only if it then meets the constraint (0: none).
     /// </summary>
     public int SqueezeRounds { get; init; } = 1;
     /// <summary>Wall time for the whole run; the annealing schedule and stopping follow it when given.</summary>

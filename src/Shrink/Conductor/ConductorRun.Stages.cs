@@ -20,10 +20,19 @@ internal sealed partial class ConductorRun
     /// Greedily takes the notch down that saves the most cost per point of predicted drop, from <paramref name="ranks"/>,
     /// while the summed no-training sensitivity stays within <paramref name="allowance"/>.
     /// </summary>
-    private Dictionary<string, int> Descend(IReadOnlyDictionary<string, int> ranks, double allowance)
+    private Dictionary<string, int> Descend(IReadOnlyDictionary<string, int> ranks, double allowance) =>
+        Descend(Optimised.ToList(), ranks, allowance, LayerCost);
+
+    /// <summary>
+    /// <see cref="Descend(IReadOnlyDictionary{string, int}, double)"/> over <paramref name="layers"/>, with
+    /// <paramref name="cost"/>(layer, ladder index) the objective's price of a layer, moving at most
+    /// <paramref name="maxLayers"/> layers away from <paramref name="ranks"/>.
+    /// </summary>
+    internal static Dictionary<string, int> Descend(IReadOnlyList<LayerChoice> layers, IReadOnlyDictionary<string, int> ranks, double allowance,
+        Func<LayerChoice, int, double> cost, int maxLayers = int.MaxValue)
     {
-        var layers = Optimised.ToList();
         var idx = layers.ToDictionary(l => l.Name, l => l.IndexOf(ranks[l.Name]));
+        var moved = new HashSet<string>();
         while (true)
         {
             double sum = layers.Sum(l => l.DropAt(idx[l.Name]));
@@ -32,10 +41,10 @@ internal sealed partial class ConductorRun
             foreach (var l in layers)
             {
                 int i = idx[l.Name];
-                if (i == 0) continue;
+                if (i == 0 || (moved.Count >= maxLayers && !moved.Contains(l.Name))) continue;
                 double extra = l.DropAt(i - 1) - l.DropAt(i);
                 if (sum + extra > allowance) continue;
-                double score = (LayerCost(l, i) - LayerCost(l, i - 1)) / (Math.Max(0, extra) + 0.01);
+                double score = (cost(l, i) - cost(l, i - 1)) / (Math.Max(0, extra) + 0.01);
                 if (score > bestScore)
                 {
                     bestScore = score;
@@ -44,6 +53,7 @@ internal sealed partial class ConductorRun
             }
             if (pick is null) break;
             idx[pick.Name]--;
+            moved.Add(pick.Name);
         }
         return layers.ToDictionary(l => l.Name, l => l.Ladder[idx[l.Name]]);
     }
@@ -446,26 +456,40 @@ internal sealed partial class ConductorRun
     public const int MaxSqueezeLayers = 2;
 
     /// <summary>
-    /// One round of the squeeze: a second chance for a near miss. Short fine-tunes read low (ResNet-20 level 2: 100-step
-    /// estimates 0.24–0.56 points under their 200-step confirmations, which the 600-step final fine-tune beat by another
-    /// 0.24), so a result fine-tuned in full tends to leave part of the allowed drop unspent, and states measured as just
-    /// outside it may well be inside. The cheapest state measured during the search that is cheaper than the result, failed
-    /// by less than what the final fine-tune added to the result's own measurement, and differs from the result in at most
-    /// <see cref="MaxSqueezeLayers"/> layers is built from the result's weights (its changed layers freshly factorised and
-    /// re-fitted), fine-tuned as long as the result, and kept only if it meets the constraint.
+    /// Unspent share of the allowed drop that makes the squeeze spend it when no near miss is left (<see cref="SpendSlack"/>).
+    /// </summary>
+    public const double SlackWorthSpending = 0.4;
+
+    /// <summary>
+    /// One round of the squeeze: a second chance for a near miss, or else a descent into the unspent allowance. Short
+    /// fine-tunes read low (ResNet-20 level 2: 100-step estimates 0.24–0.56 points under their 200-step confirmations,
+    /// which the 600-step final fine-tune beat by another 0.24), so a result fine-tuned in full tends to leave part of the
+    /// allowed drop unspent, and states measured as just outside it may well be inside. The cheapest state measured during
+    /// the search that is cheaper than the result, failed by less than what the final fine-tune added to the result's own
+    /// measurement, and differs from the result in at most <see cref="MaxSqueezeLayers"/> layers is built from the
+    /// result's weights (its changed layers freshly factorised and re-fitted), fine-tuned as long as the result, and kept
+    /// only if it meets the constraint. Without such a near miss, a result that leaves at least
+    /// <see cref="SlackWorthSpending"/> of the allowed drop unspent tries <see cref="SpendSlack"/>'s state the same way.
     /// </summary>
     private void SqueezeStep()
     {
         int round = State.Step, rounds = _budget.SqueezeRounds;
         var ranks = State.Ranks;
-        var next = SecondChance(State.History, ranks, State.Best!.CostRatio, State.FinalGain, _c.MaxAccuracyDrop);
+        double drop0 = State.Original!.ValidationAccuracy - State.CurrentAccuracy, slack = _c.MaxAccuracyDrop - drop0 - State.ResultMargin;
+        var nearMiss = State.FinalGain > 0 ? SecondChance(State.History, ranks, State.Best!.CostRatio, State.FinalGain, _c.MaxAccuracyDrop) : null;
+        var spend = nearMiss is null ? SpendSlack(ranks, slack) : null;
+        var next = nearMiss ?? spend;
         const string outOfTime = "time budget: no time for another full fine-tune";
         string? stop = round >= rounds ? $"{rounds} round(s) done"
             : _c.TargetsReached(Result.SizeMb, Result.Macs, Result.LatencyMs) ? "targets reached"
-            : State.FinalGain <= 0 ? "the final fine-tune gained nothing over the search's measurement"
-            : next is null ? FormattableString.Invariant($"no measured state cheaper than the result failed by less than the final fine-tune's gain ({State.FinalGain:F2} points)")
+            : next is null ? $"{NoNearMiss()}, and {NoDescent()}"
             : FinalStepsWithinBudget() < _budget.FinalSteps ? outOfTime
             : null;
+        string NoNearMiss() => State.FinalGain <= 0 ? "the final fine-tune gained nothing over the search's measurement"
+            : FormattableString.Invariant($"no measured state cheaper than the result failed by less than the final fine-tune's gain ({State.FinalGain:F2} points)");
+        string NoDescent() => slack < SlackWorthSpending * _c.MaxAccuracyDrop
+            ? FormattableString.Invariant($"the {Math.Max(0, slack):F2} unspent points are less than {SlackWorthSpending * 100:F0}% of the allowed drop")
+            : FormattableString.Invariant($"no untried descent of at most {MaxSqueezeLayers} layers fits into the {slack:F2} unspent points");
         if (stop is not null)
         {
             if (stop == outOfTime) State.Notes.Add($"{stop} (squeeze round {round + 1})");
@@ -474,19 +498,21 @@ internal sealed partial class ConductorRun
             return;
         }
         var changed = Optimised.Where(l => next!.Ranks[l.Name] != ranks[l.Name]).Select(l => l.Name).ToList();
-        string chance = FormattableString.Invariant(
-            $"second chance for {next!.Stage} step {next.Step + 1} ({string.Join(", ", changed.Select(n => $"{n} {ranks[n]}→{next.Ranks[n]}"))}; measured drop {next.Drop:F2} + margin {next.Margin:F2})");
-        Report("squeeze", round, rounds, $"{chance}; fine-tuning {_budget.FinalSteps} steps", next.Ranks);
+        string moves = string.Join(", ", changed.Select(n => $"{n} {ranks[n]}→{next!.Ranks[n]}"));
+        string chance = nearMiss is not null
+            ? FormattableString.Invariant($"second chance for {nearMiss.Stage} step {nearMiss.Step + 1} ({moves}; measured drop {nearMiss.Drop:F2} + margin {nearMiss.Margin:F2})")
+            : FormattableString.Invariant($"spending {slack:F2} unspent points ({moves}; predicted drop {spend!.PredictedDrop:F2})");
+        Report("squeeze", round, rounds, $"{chance}; fine-tuning {_budget.FinalSteps} steps", next!.Ranks);
         var g = Derive(LoadModel(State.CurrentModel!), next.Ranks, changed);
         string? tuneNote = FineTune(g, _budget.FinalSteps, SeedFor(5, round), Deadline(FineTuneShare));
         var (acc, margin) = MeasureCandidate(g);
-        double drop = State.Original!.ValidationAccuracy - acc;
+        double drop = State.Original.ValidationAccuracy - acc;
         double cost = CostRatio(g);
         bool ok = Within(drop, margin);
         var record = next with
         {
             Stage = "squeeze", Step = round, From = StateRecord.Key(ranks), CostRatio = cost, SizeMb = Profiling.Profiler.SizeMb(g),
-            Macs = Profiling.Profiler.Profile(g).MacsPerSample, Accuracy = acc, Drop = drop, Margin = margin, Accepted = ok,
+            Macs = Profiling.Profiler.Profile(g).MacsPerSample, Measured = true, Accuracy = acc, Drop = drop, Margin = margin, Accepted = ok,
             Note = FormattableString.Invariant($"{chance}: after the final fine-tune drop {drop:F2} + margin {margin:F2}, cost {cost:P1} of the original — ")
                 + (ok ? "kept" : "not kept") + (tuneNote is null ? "" : $"; {tuneNote}"),
         };
@@ -497,8 +523,30 @@ internal sealed partial class ConductorRun
             SetResult(g, record.Ranks, acc, margin);
         }
         Report("squeeze", round, rounds, ok ? $"kept, cost {cost:P1} of the original" : FormattableString.Invariant($"drop {drop:F2} + margin {margin:F2}: the result stays"),
-            record.Ranks, acc, drop, State.Best.CostRatio);
+            record.Ranks, acc, drop, State.Best!.CostRatio);
         State.Step++;
+    }
+
+    /// <summary>
+    /// The squeeze's descent into <paramref name="slack"/> unspent points of the allowed drop, when it is at least
+    /// <see cref="SlackWorthSpending"/> of it: <see cref="Descend"/> from the result, moving at most
+    /// <see cref="MaxSqueezeLayers"/> layers, while α × the added sensitivity stays within half the slack (a quarter, an
+    /// eighth when that state was tried before) — half, because each moved layer restarts from its factorisation, which
+    /// the no-training curves do not price. Null when there is no untried such state.
+    /// </summary>
+    private StateRecord? SpendSlack(IReadOnlyDictionary<string, int> result, double slack)
+    {
+        if (slack < SlackWorthSpending * _c.MaxAccuracyDrop) return null;
+        var tried = Squeezed(State.History);
+        double sens = SensitivitySum(result), alpha = Alpha(), drop = State.Original!.ValidationAccuracy - State.CurrentAccuracy;
+        foreach (double share in new[] { 0.5, 0.25, 0.125 })
+        {
+            var ranks = Descend(Optimised.ToList(), result, sens + share * slack / alpha, LayerCost, MaxSqueezeLayers);
+            if (StateRecord.Key(ranks) == StateRecord.Key(result) || tried.Contains(StateRecord.Key(ranks))) continue;
+            double s = SensitivitySum(ranks);
+            return new StateRecord { Stage = "squeeze", Ranks = ranks, SensitivitySum = s, PredictedDrop = drop + alpha * (s - sens) };
+        }
+        return null;
     }
 
     /// <summary>
@@ -509,12 +557,16 @@ internal sealed partial class ConductorRun
     /// </summary>
     internal static StateRecord? SecondChance(IReadOnlyList<StateRecord> history, IReadOnlyDictionary<string, int> result, double resultCost, double gain, double maxDrop)
     {
-        var tried = history.Where(h => h.Stage == "squeeze").Select(h => StateRecord.Key(h.Ranks)).ToHashSet();
+        var tried = Squeezed(history);
         return history
             .Where(h => h.Measured && h.Stage is ("stage1" or "stage2") && h.CostRatio < resultCost && h.Drop + h.Margin - gain <= maxDrop
                 && h.Ranks.Count(kv => result.GetValueOrDefault(kv.Key) != kv.Value) <= MaxSqueezeLayers && !tried.Contains(StateRecord.Key(h.Ranks)))
             .MinBy(h => h.CostRatio);
     }
+
+    /// <summary>The states the squeeze has measured (each is tried once).</summary>
+    private static HashSet<string> Squeezed(IEnumerable<StateRecord> history) =>
+        history.Where(h => h.Stage == "squeeze").Select(h => StateRecord.Key(h.Ranks)).ToHashSet();
 
     /// <summary>The metrics of the result so far (the last stage that ran).</summary>
     private ModelMetrics Result => State.Stage2 ?? State.Stage1!;

@@ -124,7 +124,7 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
     {
         var c = new Constraints { MaxAccuracyDrop = 2, Level = 1, Seed = 0 };
         var budget = SmallLeNet.Tiny(stage2Steps: 0) with { Stage1Rounds = 1, SqueezeRounds = 1 };
-        var first = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget });
+        var first = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget with { SqueezeRounds = 0 } });
         var state = RunState.Load(_dir);
         Assert.Equal("done", state.Stage);
         Assert.True(Assert.Single(state.History).Accepted); // one feasible round: nothing for the squeeze to reconsider
@@ -164,6 +164,42 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
             Assert.Equal(StateRecord.Key(state.History[0].Ranks), StateRecord.Key(state.Ranks));
             Assert.Equal(first.Model.ParameterCount, result.Model.ParameterCount);
         }
+    }
+
+    /// <summary>
+    /// The squeeze with no near miss and most of the allowed drop unspent (a finished run whose allowance is raised to 5
+    /// points): it descends at most two layers from the result, fine-tunes that state in full, and keeps it exactly when it
+    /// meets the constraint; a second round, if any, tries a different state.
+    /// </summary>
+    [Fact]
+    public void The_squeeze_spends_unspent_allowance_on_at_most_two_layers()
+    {
+        var c = new Constraints { MaxAccuracyDrop = 1.5, Level = 1, Seed = 0 };
+        var budget = SmallLeNet.Tiny(stage2Steps: 0) with { Stage1Rounds = 1, SqueezeRounds = 2 };
+        Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget with { SqueezeRounds = 0 } });
+        var state = RunState.Load(_dir);
+        var result = new Dictionary<string, int>(state.Ranks);
+        state.Constraints = c with { MaxAccuracyDrop = 5 };
+        state.FinalGain = 0;
+        state.Stage = "squeeze";
+        state.Step = 0;
+        state.Save(_dir);
+
+        var resumed = Shrinker.Resume(_dir, lenet.Data, new OptimizeOptions { Budget = budget });
+        state = RunState.Load(_dir);
+        var squeezed = state.History.Where(h => h.Stage == "squeeze").ToList();
+        Assert.InRange(squeezed.Count, 1, 2); // a kept first round may leave less than 40% of the allowance for a second
+        Assert.Equal(squeezed.Count, squeezed.Select(h => StateRecord.Key(h.Ranks)).Distinct().Count());
+        var first = squeezed[0];
+        Assert.Equal(StateRecord.Key(result), first.From);
+        int moved = first.Ranks.Count(kv => kv.Value != result[kv.Key]);
+        Assert.InRange(moved, 1, ConductorRun.MaxSqueezeLayers);
+        Assert.All(first.Ranks, kv => Assert.True(kv.Value <= result[kv.Key], $"{kv.Key} went up"));
+        Assert.True(first.Measured);
+        Assert.Equal(first.Drop + first.Margin <= 5, first.Accepted);
+        Assert.StartsWith("spending ", resumed.Report.Squeeze[0], StringComparison.Ordinal);
+        var kept = squeezed.LastOrDefault(h => h.Accepted);
+        Assert.Equal(StateRecord.Key(kept?.Ranks ?? result), StateRecord.Key(state.Ranks));
     }
 
     /// <summary>Interrupted after three checkpointed steps and resumed, a run reaches the same ranks as an uninterrupted one.</summary>
