@@ -475,7 +475,7 @@ internal sealed partial class ConductorRun
     {
         int round = State.Step, rounds = _budget.SqueezeRounds;
         var ranks = State.Ranks;
-        double drop0 = State.Original!.ValidationAccuracy - State.CurrentAccuracy, slack = _c.MaxAccuracyDrop - drop0 - State.ResultMargin;
+        double slack = _c.MaxAccuracyDrop - (State.Original!.ValidationAccuracy - State.CurrentAccuracy) - State.ResultMargin;
         var nearMiss = State.FinalGain > 0 ? SecondChance(State.History, ranks, State.Best!.CostRatio, State.FinalGain, _c.MaxAccuracyDrop) : null;
         var spend = nearMiss is null ? SpendSlack(ranks, slack) : null;
         var next = nearMiss ?? spend;

@@ -48,6 +48,7 @@ public sealed partial class ZooCliTests : IDisposable
     [InlineData("resnet20", 93.0)]
     [InlineData("vgg11", 94.0)]
     [InlineData("mobilenet_v2", 93.5)]
+    [InlineData("resnet18", 94.5)]
     public void Eval_of_the_pretrained_zoo_model_reproduces_the_table(string model, double target)
     {
         // Found beside the tool (the CLI project copies zoo/*.onnx to its output), whatever the working directory.
