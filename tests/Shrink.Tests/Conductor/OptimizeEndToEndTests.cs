@@ -124,24 +124,24 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
     {
         var c = new Constraints { MaxAccuracyDrop = 2, Level = 1, Seed = 0 };
         var budget = SmallLeNet.Tiny(stage2Steps: 0) with { Stage1Rounds = 1, SqueezeRounds = 1 };
-        var first = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget with { SqueezeRounds = 0 } });
-        var state = RunState.Load(_dir);
-        Assert.Equal("done", state.Stage);
-        Assert.True(Assert.Single(state.History).Accepted); // one feasible round: nothing for the squeeze to reconsider
-        var layer = state.Layers.Where(l => l.Optimize).First(l => l.IndexOf(state.Ranks[l.Name]) > 0);
-        var nearMiss = state.History[0] with
+        StateRecord nearMiss = null!;
+        string layer = "";
+        var first = FinishedRunAtTheSqueeze(c, budget, state =>
         {
-            Stage = "stage2", Step = 7, Ranks = new Dictionary<string, int>(state.Ranks) { [layer.Name] = layer.Ladder[layer.IndexOf(state.Ranks[layer.Name]) - 1] },
-            CostRatio = state.Best!.CostRatio - 0.01, Drop = c.MaxAccuracyDrop + 1, Margin = 0, Accepted = false,
-        };
-        state.History.Add(nearMiss);
-        state.FinalGain = 2;
-        state.Stage = "squeeze";
-        state.Step = 0;
-        state.Save(_dir);
+            Assert.True(Assert.Single(state.History).Accepted); // one feasible round: nothing for the squeeze to reconsider
+            var pick = state.Layers.Where(l => l.Optimize).First(l => l.IndexOf(state.Ranks[l.Name]) > 0);
+            layer = pick.Name;
+            nearMiss = state.History[0] with
+            {
+                Stage = "stage2", Step = 7, Ranks = new Dictionary<string, int>(state.Ranks) { [layer] = pick.Ladder[pick.IndexOf(state.Ranks[layer]) - 1] },
+                CostRatio = state.Best!.CostRatio - 0.01, Drop = c.MaxAccuracyDrop + 1, Margin = 0, Accepted = false,
+            };
+            state.History.Add(nearMiss);
+            state.FinalGain = 2;
+        });
 
         var result = Shrinker.Resume(_dir, lenet.Data, new OptimizeOptions { Budget = budget });
-        state = RunState.Load(_dir);
+        var state = RunState.Load(_dir);
         var squeezed = Assert.Single(state.History, h => h.Stage == "squeeze");
         Assert.Equal(StateRecord.Key(nearMiss.Ranks), StateRecord.Key(squeezed.Ranks));
         Assert.Equal(StateRecord.Key(state.History[0].Ranks), squeezed.From);
@@ -149,7 +149,7 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.Empty(result.Report.Unmet);
         Assert.True(result.Report.StageSeconds.ContainsKey("squeeze"));
         string told = Assert.Single(result.Report.Squeeze);
-        Assert.Contains($"{layer.Name} {state.History[0].Ranks[layer.Name]}→{nearMiss.Ranks[layer.Name]}", told, StringComparison.Ordinal);
+        Assert.Contains($"{layer} {state.History[0].Ranks[layer]}→{nearMiss.Ranks[layer]}", told, StringComparison.Ordinal);
         Assert.EndsWith(squeezed.Accepted ? "— kept" : "— not kept", told, StringComparison.Ordinal);
         Assert.Contains($"- Squeeze: {told}", File.ReadAllText(Path.Combine(_dir, "report.md")), StringComparison.Ordinal);
         Assert.Equal(told, JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "report.json")))!["squeeze"]![0]!.GetValue<string>());
@@ -176,17 +176,16 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
     {
         var c = new Constraints { MaxAccuracyDrop = 1.5, Level = 1, Seed = 0 };
         var budget = SmallLeNet.Tiny(stage2Steps: 0) with { Stage1Rounds = 1, SqueezeRounds = 2 };
-        Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget with { SqueezeRounds = 0 } });
-        var state = RunState.Load(_dir);
-        var result = new Dictionary<string, int>(state.Ranks);
-        state.Constraints = c with { MaxAccuracyDrop = 5 };
-        state.FinalGain = 0;
-        state.Stage = "squeeze";
-        state.Step = 0;
-        state.Save(_dir);
+        Dictionary<string, int> result = [];
+        FinishedRunAtTheSqueeze(c, budget, state =>
+        {
+            result = new Dictionary<string, int>(state.Ranks);
+            state.Constraints = c with { MaxAccuracyDrop = 5 };
+            state.FinalGain = 0;
+        });
 
         var resumed = Shrinker.Resume(_dir, lenet.Data, new OptimizeOptions { Budget = budget });
-        state = RunState.Load(_dir);
+        var state = RunState.Load(_dir);
         var squeezed = state.History.Where(h => h.Stage == "squeeze").ToList();
         Assert.InRange(squeezed.Count, 1, 2); // a kept first round may leave less than 40% of the allowance for a second
         Assert.Equal(squeezed.Count, squeezed.Select(h => StateRecord.Key(h.Ranks)).Distinct().Count());
@@ -200,6 +199,22 @@ public sealed class OptimizeEndToEndTests(SmallLeNet lenet) : IClassFixture<Smal
         Assert.StartsWith("spending ", resumed.Report.Squeeze[0], StringComparison.Ordinal);
         var kept = squeezed.LastOrDefault(h => h.Accepted);
         Assert.Equal(StateRecord.Key(kept?.Ranks ?? result), StateRecord.Key(state.Ranks));
+    }
+
+    /// <summary>
+    /// A run with no squeeze, finished in <see cref="_dir"/>, then <paramref name="edit"/>ed and set back to the start of
+    /// the squeeze, to be resumed there.
+    /// </summary>
+    private OptimizationResult FinishedRunAtTheSqueeze(Constraints c, Budget budget, Action<RunState> edit)
+    {
+        var run = Shrinker.Optimize(lenet.Model.Clone(), lenet.Data, c, new OptimizeOptions { OutputDirectory = _dir, Budget = budget with { SqueezeRounds = 0 } });
+        var state = RunState.Load(_dir);
+        Assert.Equal("done", state.Stage);
+        edit(state);
+        state.Stage = "squeeze";
+        state.Step = 0;
+        state.Save(_dir);
+        return run;
     }
 
     /// <summary>Interrupted after three checkpointed steps and resumed, a run reaches the same ranks as an uninterrupted one.</summary>
