@@ -475,9 +475,10 @@ internal sealed partial class ConductorRun
     {
         int round = State.Step, rounds = _budget.SqueezeRounds;
         var ranks = State.Ranks;
-        double slack = _c.MaxAccuracyDrop - (State.Original!.ValidationAccuracy - State.CurrentAccuracy) - State.ResultMargin;
+        double resultDrop = State.Original!.ValidationAccuracy - State.CurrentAccuracy, slack = _c.MaxAccuracyDrop - resultDrop - State.ResultMargin;
+        bool worthSpending = slack >= SlackWorthSpending * _c.MaxAccuracyDrop;
         var nearMiss = State.FinalGain > 0 ? SecondChance(State.History, ranks, State.Best!.CostRatio, State.FinalGain, _c.MaxAccuracyDrop) : null;
-        var spend = nearMiss is null ? SpendSlack(ranks, slack) : null;
+        var spend = nearMiss is null && worthSpending ? SpendSlack(ranks, resultDrop, slack) : null;
         var next = nearMiss ?? spend;
         const string outOfTime = "time budget: no time for another full fine-tune";
         string? stop = round >= rounds ? $"{rounds} round(s) done"
@@ -487,9 +488,9 @@ internal sealed partial class ConductorRun
             : null;
         string NoNearMiss() => State.FinalGain <= 0 ? "the final fine-tune gained nothing over the search's measurement"
             : FormattableString.Invariant($"no measured state cheaper than the result failed by less than the final fine-tune's gain ({State.FinalGain:F2} points)");
-        string NoDescent() => slack < SlackWorthSpending * _c.MaxAccuracyDrop
-            ? FormattableString.Invariant($"the {Math.Max(0, slack):F2} unspent points are less than {SlackWorthSpending * 100:F0}% of the allowed drop")
-            : FormattableString.Invariant($"no untried descent of at most {MaxSqueezeLayers} layers fits into the {slack:F2} unspent points");
+        string NoDescent() => worthSpending
+            ? FormattableString.Invariant($"no untried descent of at most {MaxSqueezeLayers} layers fits into the {slack:F2} unspent points")
+            : FormattableString.Invariant($"the {Math.Max(0, slack):F2} unspent points are less than {SlackWorthSpending * 100:F0}% of the allowed drop");
         if (stop is not null)
         {
             if (stop == outOfTime) State.Notes.Add($"{stop} (squeeze round {round + 1})");
@@ -528,23 +529,23 @@ internal sealed partial class ConductorRun
     }
 
     /// <summary>
-    /// The squeeze's descent into <paramref name="slack"/> unspent points of the allowed drop, when it is at least
-    /// <see cref="SlackWorthSpending"/> of it: <see cref="Descend"/> from the result, moving at most
-    /// <see cref="MaxSqueezeLayers"/> layers, while α × the added sensitivity stays within half the slack (a quarter, an
-    /// eighth when that state was tried before) — half, because each moved layer restarts from its factorisation, which
-    /// the no-training curves do not price. Null when there is no untried such state.
+    /// The squeeze's descent into <paramref name="slack"/> unspent points of the allowed drop (called when that is at least
+    /// <see cref="SlackWorthSpending"/> of it) from the result, which measured <paramref name="resultDrop"/>:
+    /// <see cref="Descend"/>, moving at most <see cref="MaxSqueezeLayers"/> layers, while α × the added sensitivity stays
+    /// within half the slack (a quarter, an eighth when that state was tried before) — half, because each moved layer
+    /// restarts from its factorisation, which the no-training curves do not price. Null when there is no untried such state.
     /// </summary>
-    private StateRecord? SpendSlack(IReadOnlyDictionary<string, int> result, double slack)
+    private StateRecord? SpendSlack(IReadOnlyDictionary<string, int> result, double resultDrop, double slack)
     {
-        if (slack < SlackWorthSpending * _c.MaxAccuracyDrop) return null;
         var tried = Squeezed(State.History);
-        double sens = SensitivitySum(result), alpha = Alpha(), drop = State.Original!.ValidationAccuracy - State.CurrentAccuracy;
+        tried.Add(StateRecord.Key(result));
+        double sens = SensitivitySum(result), alpha = Alpha();
         foreach (double share in new[] { 0.5, 0.25, 0.125 })
         {
             var ranks = Descend(Optimised.ToList(), result, sens + share * slack / alpha, LayerCost, MaxSqueezeLayers);
-            if (StateRecord.Key(ranks) == StateRecord.Key(result) || tried.Contains(StateRecord.Key(ranks))) continue;
+            if (tried.Contains(StateRecord.Key(ranks))) continue;
             double s = SensitivitySum(ranks);
-            return new StateRecord { Stage = "squeeze", Ranks = ranks, SensitivitySum = s, PredictedDrop = drop + alpha * (s - sens) };
+            return new StateRecord { Stage = "squeeze", Ranks = ranks, SensitivitySum = s, PredictedDrop = resultDrop + alpha * (s - sens) };
         }
         return null;
     }
